@@ -1,0 +1,62 @@
+# The two README commands: `make run` and `make check`. Everything else is
+# Meson's; this file only strings the steps together.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+DATA       ?= data
+LISTEN     ?= 127.0.0.1:8080
+PYTEST     := /usr/bin/python3 -m pytest
+
+.PHONY: all setup build build-asan run check check-unit check-api check-asan fuzz bench clean format
+
+all: build
+
+setup:
+	@scripts/setup
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+build: setup $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: setup $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+run: build
+	@scripts/demo $(BUILD)/annotd $(DATA)
+	$(BUILD)/annotd serve --data $(DATA) --listen $(LISTEN)
+
+export ASAN_OPTIONS  := detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
+
+check: build build-asan
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+	meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs
+	ANNOTD_BIN=$(BUILD)/annotd $(PYTEST) -q tests/api
+	ANNOTD_BIN=$(ASAN_BUILD)/annotd ANNOTD_SANITIZED=1 $(PYTEST) -q tests/api
+
+check-unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+check-api: build
+	ANNOTD_BIN=$(BUILD)/annotd $(PYTEST) -q tests/api
+
+fuzz:
+	@scripts/setup --fuzz
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true --buildtype=debugoptimized 2>/dev/null || true
+	ninja -C $(FUZZ_BUILD)
+	scripts/fuzz $(FUZZ_BUILD) $${FUZZ_SECONDS:-60}
+
+bench: build
+	@echo "see bench/README.md"
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c' 'bench/*.c')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

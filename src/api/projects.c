@@ -1,0 +1,79 @@
+/*
+ * projects.c: projects of the caller's org.
+ */
+#include "api/api.h"
+#include "core/err.h"
+#include "project/project.h"
+
+static int reply_project(struct request *req, int status, int64_t id)
+{
+    struct store_project p;
+    int r = project_get(api_app(req)->store, req->principal.org_id, id, &req->arena, &p);
+    if (r < 0)
+        return reply_errno(req, r);
+    struct buf b;
+    buf_init(&b, 0);
+    project_to_json(&b, &p);
+    return reply_json(req, status, &b);
+}
+
+int api_projects_create(struct request *req)
+{
+    json_t *body;
+    if (parse_body_object(req, &body) < 0)
+        return HTTP_DONE;
+    struct project_spec spec;
+    struct schema_error err = { "", "" };
+    if (project_parse(body, &spec, &err) < 0)
+        return reply_invalid(req, err.path, "%s", err.message);
+    int64_t id;
+    int r = project_create(api_app(req)->store, req->principal.org_id, req->principal.user_id, &spec, &id);
+    if (r < 0)
+        return reply_errno(req, r);
+    return reply_project(req, 201, id);
+}
+
+struct project_list {
+    int64_t org_id, after;
+    int limit;
+    struct arena *a;
+    struct store_project *items;
+    int n;
+};
+
+static int project_list_fn(struct store_tx *tx, void *ctx)
+{
+    struct project_list *c = ctx;
+    return store_project_list(tx, c->org_id, c->after, c->limit, c->a, &c->items, &c->n);
+}
+
+int api_projects_list(struct request *req)
+{
+    struct project_list c = { .org_id = req->principal.org_id, .a = &req->arena };
+    if (parse_list_args(req, &c.after, &c.limit) < 0)
+        return HTTP_DONE;
+    int r = store_read(api_app(req)->store, project_list_fn, &c);
+    if (r < 0)
+        return reply_errno(req, r);
+    struct buf b;
+    buf_init(&b, 0);
+    buf_adds(&b, "{\"items\":[");
+    for (int i = 0; i < c.n; i++) {
+        if (i)
+            buf_addch(&b, ',');
+        project_to_json(&b, &c.items[i]);
+    }
+    if (c.n == c.limit)
+        buf_addf(&b, "],\"next_after\":%lld}", (long long)c.items[c.n - 1].id);
+    else
+        buf_adds(&b, "],\"next_after\":null}");
+    return reply_json(req, 200, &b);
+}
+
+int api_projects_get(struct request *req)
+{
+    int64_t id;
+    if (param_id_or_reply(req, 0, &id) < 0)
+        return HTTP_DONE;
+    return reply_project(req, 200, id);
+}

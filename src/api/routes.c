@@ -1,0 +1,76 @@
+/*
+ * routes.c: the route table. One line per route says everything the server
+ * enforces before the handler runs: method, path, handler, who may call,
+ * body cap and flags.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+
+#define KIB 1024u
+
+/* body caps filled from the limits at start */
+enum { CAP_NONE, CAP_SMALL, CAP_BODY, CAP_IMPORT };
+
+struct route_def {
+    struct http_route r;
+    int cap;
+};
+
+#define JSON HTTP_BODY_JSON
+
+static const struct route_def table[] = {
+    /* method  path                               handler             who may call   cap         flags */
+    { { "GET",    "/healthz",                       api_healthz,        0,             0, HTTP_PUBLIC | HTTP_NO_LOG, NULL }, CAP_NONE },
+
+    { { "POST",   "/api/v1/auth/login",             api_login,          0,             0, HTTP_PUBLIC | JSON, NULL }, CAP_SMALL },
+    { { "POST",   "/api/v1/auth/logout",            api_logout,         ROLES_ALL,     0, 0, NULL }, CAP_SMALL },
+    { { "GET",    "/api/v1/me",                     api_me,             ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+
+    { { "POST",   "/api/v1/tokens",                 api_tokens_create,  ROLES_ALL,     0, JSON, NULL }, CAP_SMALL },
+    { { "GET",    "/api/v1/tokens",                 api_tokens_list,    ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "DELETE", "/api/v1/tokens/{id}",            api_tokens_delete,  ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+
+    { { "POST",   "/api/v1/orgs",                   api_orgs_create,    ROLE_ADMIN,    0, JSON, NULL }, CAP_SMALL },
+    { { "GET",    "/api/v1/orgs",                   api_orgs_list,      ROLE_ADMIN,    0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/orgs/{id}",              api_orgs_get,       ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+
+    { { "POST",   "/api/v1/users",                  api_users_create,   ROLES_MANAGE,  0, JSON, NULL }, CAP_SMALL },
+    { { "GET",    "/api/v1/users",                  api_users_list,     ROLES_MANAGE,  0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/users/{id}",             api_users_get,      ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+
+    { { "POST",   "/api/v1/projects",               api_projects_create, ROLES_MANAGE, 0, JSON, NULL }, CAP_BODY },
+    { { "GET",    "/api/v1/projects",               api_projects_list,  ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/projects/{id}",          api_projects_get,   ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "POST",   "/api/v1/projects/{id}/tasks",    api_tasks_import,   ROLES_MANAGE,  0, HTTP_BODY_STREAM, api_tasks_import_body }, CAP_IMPORT },
+    { { "GET",    "/api/v1/projects/{id}/tasks",    api_tasks_list,     ROLES_READ,    0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/projects/{id}/export",   api_export,         ROLES_MANAGE,  0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/tasks/{id}",             api_tasks_get,      ROLES_READ,    0, 0, NULL }, CAP_NONE },
+};
+
+#define NROUTES (sizeof(table) / sizeof(table[0]))
+
+static struct http_route routes[NROUTES];
+
+const struct http_route *api_routes(const struct api_limits *limits, size_t *ret_n)
+{
+    for (size_t i = 0; i < NROUTES; i++) {
+        routes[i] = table[i].r;
+        switch (table[i].cap) {
+        case CAP_SMALL:
+            routes[i].body_cap = 64 * KIB < limits->max_body ? 64 * KIB : limits->max_body;
+            break;
+        case CAP_BODY:
+            routes[i].body_cap = limits->max_body;
+            break;
+        case CAP_IMPORT:
+            routes[i].body_cap = limits->max_import;
+            break;
+        default:
+            routes[i].body_cap = 0;
+        }
+    }
+    *ret_n = NROUTES;
+    return routes;
+}

@@ -1,0 +1,122 @@
+/*
+ * users.c: the org's people and their roles.
+ */
+#include <string.h>
+
+#include "api/api.h"
+#include "core/err.h"
+
+static const char *const user_keys[] = { "login", "password", "name", "role", NULL };
+
+struct user_read {
+    int64_t org_id, id;
+    struct arena *a;
+    struct store_user u;
+};
+
+static int user_read_fn(struct store_tx *tx, void *ctx)
+{
+    struct user_read *c = ctx;
+    return store_user_get(tx, c->org_id, c->id, c->a, &c->u);
+}
+
+static int reply_user(struct request *req, int status, int64_t org_id, int64_t id)
+{
+    struct user_read c = { .org_id = org_id, .id = id, .a = &req->arena };
+    int r = store_read(api_app(req)->store, user_read_fn, &c);
+    if (r < 0)
+        return reply_errno(req, r);
+    struct buf b;
+    buf_init(&b, 0);
+    struct jw w;
+    jw_init(&w, &b);
+    user_to_json(&w, &c.u);
+    return reply_json(req, status, &b);
+}
+
+int api_users_create(struct request *req)
+{
+    json_t *body;
+    const char *login, *password, *name, *role;
+    if (parse_body_object(req, &body) < 0 || check_keys_or_reply(req, body, user_keys) < 0 ||
+        get_string_or_reply(req, body, "login", true, &login) < 0 ||
+        get_string_or_reply(req, body, "password", true, &password) < 0 ||
+        get_string_or_reply(req, body, "name", false, &name) < 0 ||
+        get_string_or_reply(req, body, "role", true, &role) < 0)
+        return HTTP_DONE;
+    const char *msg;
+    if ((msg = auth_check_login(login)))
+        return reply_invalid(req, "login", "%s", msg);
+    if ((msg = auth_check_password(password)))
+        return reply_invalid(req, "password", "%s", msg);
+    if (!name)
+        name = login;
+    if ((msg = auth_check_name(name)))
+        return reply_invalid(req, "name", "%s", msg);
+    if (!auth_role_valid(role))
+        return reply_invalid(req, "role", "must be one of owner, manager, reviewer, annotator, viewer");
+    if (strcmp(role, "owner") == 0 && !http_has_role(req, ROLE_OWNER)) {
+        http_reply_error(req, 403, "forbidden", "only an owner may create owners", "role");
+        return HTTP_DONE;
+    }
+    int64_t id;
+    int r = auth_user_create(api_app(req)->store, req->principal.org_id, login, password, name, role, &id);
+    if (r == -ERR_CONFLICT) {
+        http_reply_error(req, 409, "conflict", "the login is taken", "login");
+        return HTTP_DONE;
+    }
+    if (r < 0)
+        return reply_errno(req, r);
+    return reply_user(req, 201, req->principal.org_id, id);
+}
+
+struct user_list {
+    int64_t org_id, after;
+    int limit;
+    struct arena *a;
+    struct store_user *items;
+    int n;
+};
+
+static int user_list_fn(struct store_tx *tx, void *ctx)
+{
+    struct user_list *c = ctx;
+    return store_user_list(tx, c->org_id, c->after, c->limit, c->a, &c->items, &c->n);
+}
+
+int api_users_list(struct request *req)
+{
+    struct user_list c = { .org_id = req->principal.org_id, .a = &req->arena };
+    if (parse_list_args(req, &c.after, &c.limit) < 0)
+        return HTTP_DONE;
+    int r = store_read(api_app(req)->store, user_list_fn, &c);
+    if (r < 0)
+        return reply_errno(req, r);
+    struct buf b;
+    buf_init(&b, 0);
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_key(&w, "items");
+    jw_arr_begin(&w);
+    for (int i = 0; i < c.n; i++)
+        user_to_json(&w, &c.items[i]);
+    jw_arr_end(&w);
+    jw_key(&w, "next_after");
+    if (c.n == c.limit)
+        jw_int(&w, c.items[c.n - 1].id);
+    else
+        jw_null(&w);
+    jw_obj_end(&w);
+    return reply_json(req, 200, &b);
+}
+
+int api_users_get(struct request *req)
+{
+    int64_t id;
+    if (param_id_or_reply(req, 0, &id) < 0)
+        return HTTP_DONE;
+    if (id != req->principal.user_id && !http_has_role(req, ROLES_MANAGE))
+        return reply_errno(req, -ERR_FORBIDDEN);
+    return reply_user(req, 200, req->principal.org_id, id);
+}

@@ -1,0 +1,273 @@
+/*
+ * store: the one storage interface, two backends (SQLite, PostgreSQL).
+ *
+ * DESIGN
+ * Callers see transactions, never connections or SQL. A unit of work is a
+ * function `fn(tx, ctx)` that calls the typed store_* functions below on
+ * `tx`; the store runs it inside a transaction:
+ *
+ *   store_read()        on a read-only connection, one consistent snapshot;
+ *   store_write()       in a write transaction, synchronously;
+ *   store_write_async() queued for the writer, `done(ctx, r)` called once
+ *                       it is durable (r >= 0) or rolled back (r < 0).
+ *
+ * SQLite: one writer thread owns the only write connection and drains the
+ * queue in batches: BEGIN IMMEDIATE, each op under its own SAVEPOINT (a
+ * failing op rolls back alone), COMMIT with synchronous=FULL, then every
+ * completion. Many requests share one fsync (group commit, see
+ * MEASUREMENTS.md). store_write() is store_write_async() plus a wait.
+ * PostgreSQL: each call takes a pooled connection and runs its own
+ * transaction on the caller's thread; done() is called before
+ * store_write_async() returns.
+ *
+ * fn returns >= 0 to commit (the value is handed to done / returned) or a
+ * negative error to roll back. Strings a typed function returns live in the
+ * arena it was given. Times are int64 ms since the epoch.
+ */
+#ifndef ANNOTD_STORE_H
+#define ANNOTD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/str.h"
+
+struct store;
+struct store_tx;
+
+struct store_options {
+    const char *url;   /* "sqlite:PATH", a plain path, or "postgresql://..." */
+    unsigned readers;  /* read connections (default 4) */
+    unsigned max_batch; /* SQLite: most ops per group commit (default 256) */
+};
+
+/* Open (creating if needed) and migrate. -ERR_UNAVAILABLE when unreachable. */
+int store_open(const struct store_options *opt, struct store **ret);
+/* Drain the writer queue, stop the writer, close every connection. NULL ok. */
+void store_close(struct store *st);
+/* "sqlite" or "postgresql". */
+const char *store_backend(const struct store *st);
+/* Online backup of an SQLite store into a new file. */
+int store_backup(struct store *st, const char *out_path);
+
+typedef int (*store_fn)(struct store_tx *tx, void *ctx);
+typedef void (*store_done_fn)(void *ctx, int result);
+
+int store_read(struct store *st, store_fn fn, void *ctx);
+int store_write(struct store *st, store_fn fn, void *ctx);
+int store_write_async(struct store *st, store_fn fn, void *ctx, store_done_fn done);
+
+/* A read transaction held open across calls (streamed exports). */
+int store_read_begin(struct store *st, struct store_tx **ret);
+void store_read_end(struct store_tx *tx);
+
+/* ------------------------------------------------------------------ */
+/* orgs, users, tokens                                                 */
+
+struct store_org {
+    int64_t id;
+    const char *name;
+    int64_t created_at;
+};
+
+struct store_user {
+    int64_t id;
+    int64_t org_id;
+    const char *org_name;
+    const char *login;
+    const char *name;
+    const char *role;
+    bool is_admin;
+    const char *password_hash;
+    int failed_logins;
+    int64_t locked_until;
+    int64_t created_at;
+};
+
+struct store_token {
+    int64_t id;
+    int64_t user_id;
+    const char *kind; /* "session", "api", "local" */
+    const char *name;
+    const char *csrf_hash;
+    int64_t created_at;
+    int64_t expires_at; /* 0: never */
+};
+
+/* Returns the new id, -ERR_CONFLICT when the name is taken. */
+int store_org_create(struct store_tx *tx, const char *name, int64_t now, int64_t *ret_id);
+int store_org_get(struct store_tx *tx, int64_t id, struct arena *a, struct store_org *ret);
+int store_org_list(struct store_tx *tx,
+                   int64_t after,
+                   int limit,
+                   struct arena *a,
+                   struct store_org **ret,
+                   int *ret_n);
+/* Number of users on the platform (to know whether init ran). */
+int store_user_count(struct store_tx *tx, int64_t *ret);
+
+/* u->id is ignored; -ERR_CONFLICT when the login is taken. */
+int store_user_create(struct store_tx *tx, const struct store_user *u, int64_t *ret_id);
+/* -ERR_NOT_FOUND when absent. org_id 0 means any org. */
+int store_user_get(struct store_tx *tx,
+                   int64_t org_id,
+                   int64_t id,
+                   struct arena *a,
+                   struct store_user *ret);
+int store_user_by_login(struct store_tx *tx, const char *login, struct arena *a, struct store_user *ret);
+int store_user_list(struct store_tx *tx,
+                    int64_t org_id,
+                    int64_t after,
+                    int limit,
+                    struct arena *a,
+                    struct store_user **ret,
+                    int *ret_n);
+/* The platform admin with the lowest id; -ERR_NOT_FOUND when none. */
+int store_user_admin(struct store_tx *tx, struct arena *a, struct store_user *ret);
+int store_user_set_login_state(struct store_tx *tx, int64_t id, int failed, int64_t locked_until);
+
+int store_token_create(struct store_tx *tx, const struct store_token *t, const char *hash, int64_t *ret_id);
+/* The live token with this hash and its user; -ERR_NOT_FOUND when absent or expired. */
+int store_token_lookup(struct store_tx *tx,
+                       const char *hash,
+                       int64_t now,
+                       struct arena *a,
+                       struct store_token *ret_token,
+                       struct store_user *ret_user);
+/* Delete token `id` of `user_id` (0: any user). -ERR_NOT_FOUND when absent. */
+int store_token_delete(struct store_tx *tx, int64_t user_id, int64_t id);
+/* Delete every token of `kind` (used for the local admin token at start). */
+int store_token_delete_kind(struct store_tx *tx, const char *kind);
+int store_token_list(struct store_tx *tx,
+                     int64_t user_id,
+                     const char *kind,
+                     struct arena *a,
+                     struct store_token **ret,
+                     int *ret_n);
+int store_token_purge(struct store_tx *tx, int64_t now);
+
+/* ------------------------------------------------------------------ */
+/* projects, tasks                                                     */
+
+struct store_project {
+    int64_t id;
+    int64_t org_id;
+    const char *name;
+    const char *kind;
+    const char *config; /* JSON text */
+    int overlap;
+    int lease_seconds;
+    int64_t created_by;
+    int64_t created_at;
+    int64_t n_tasks;
+    int64_t n_in_progress;
+    int64_t n_done;
+};
+
+enum task_state { TASK_OPEN = 0, TASK_IN_PROGRESS = 1, TASK_DONE = 2 };
+
+struct store_task {
+    int64_t id;
+    int64_t project_id;
+    const char *key;  /* NULL when none */
+    const char *data; /* JSON text */
+    int64_t priority;
+    int state;
+    int n_leased;
+    int n_submitted;
+    int64_t created_at;
+};
+
+int store_project_create(struct store_tx *tx, const struct store_project *p, int64_t *ret_id);
+/* Scoped by org (0: any). -ERR_NOT_FOUND when absent or in another org. */
+int store_project_get(struct store_tx *tx,
+                      int64_t org_id,
+                      int64_t id,
+                      struct arena *a,
+                      struct store_project *ret);
+int store_project_list(struct store_tx *tx,
+                       int64_t org_id,
+                       int64_t after,
+                       int limit,
+                       struct arena *a,
+                       struct store_project **ret,
+                       int *ret_n);
+/* Add n to the project's task count. */
+int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t n);
+
+/*
+ * Insert a task unless `key` exists in the project. Returns 1 (created,
+ * *ret_id new) or 0 (existed, *ret_id the existing one). `overlap` is the
+ * project's. The caller adds the created count with store_project_add_tasks().
+ */
+int store_task_insert(struct store_tx *tx,
+                      int64_t project_id,
+                      int overlap,
+                      const char *key,
+                      struct str data,
+                      int64_t priority,
+                      int64_t now,
+                      int64_t *ret_id);
+/* Scoped by org through the project (0: any). */
+int store_task_get(struct store_tx *tx,
+                   int64_t org_id,
+                   int64_t id,
+                   struct arena *a,
+                   struct store_task *ret);
+/* state < 0: any state. */
+int store_task_list(struct store_tx *tx,
+                    int64_t project_id,
+                    int state,
+                    int64_t after,
+                    int limit,
+                    struct arena *a,
+                    struct store_task **ret,
+                    int *ret_n);
+
+/* ------------------------------------------------------------------ */
+/* annotations                                                         */
+
+struct store_annotation {
+    int64_t id;
+    int64_t task_id;
+    int64_t project_id;
+    int64_t assignment_id; /* 0: none */
+    int64_t user_id;       /* 0: none (model, consensus) */
+    int version;
+    const char *source; /* "human", "model", "consensus" */
+    const char *result; /* JSON text */
+    int64_t created_at;
+};
+
+/* ------------------------------------------------------------------ */
+/* export                                                              */
+
+/*
+ * Stream tasks of a project with their annotations, by task id, from the
+ * read transaction `tx` (store_read_begin). Each call appends up to
+ * `max_tasks` JSON Lines ({"task":...,"annotations":[...]}) to `out`,
+ * advancing *cursor (start at 0). Returns 1 when more may follow, 0 at the
+ * end, or a negative error.
+ */
+int store_export_jsonl(struct store_tx *tx,
+                       int64_t project_id,
+                       int64_t *cursor,
+                       int max_tasks,
+                       struct buf *out);
+
+/* ------------------------------------------------------------------ */
+/* audit                                                               */
+
+int store_audit(struct store_tx *tx,
+                int64_t org_id,
+                int64_t user_id,
+                const char *action,
+                const char *object_type,
+                int64_t object_id,
+                const char *detail,
+                int64_t now);
+
+#endif

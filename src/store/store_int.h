@@ -1,0 +1,165 @@
+/*
+ * Internals shared by the files of src/store: the small driver vtable that
+ * each backend fills (after lwan's two-backend database layer), and the
+ * statement cache.
+ *
+ * SQL is written once, in the subset both SQLite and PostgreSQL accept,
+ * with `?` placeholders (the PostgreSQL driver numbers them $1, $2 ...).
+ * Each statement has an id (enum stmt_id); a connection prepares it on
+ * first use and keeps it.
+ */
+#ifndef ANNOTD_STORE_INT_H
+#define ANNOTD_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct db_conn;
+struct db_stmt;
+
+enum stmt_id {
+    ST_ORG_CREATE,
+    ST_ORG_GET,
+    ST_ORG_LIST,
+    ST_USER_COUNT,
+    ST_USER_CREATE,
+    ST_USER_GET,
+    ST_USER_GET_ORG,
+    ST_USER_BY_LOGIN,
+    ST_USER_LIST,
+    ST_USER_LOGIN_STATE,
+    ST_USER_ADMIN,
+    ST_TOKEN_CREATE,
+    ST_TOKEN_LOOKUP,
+    ST_TOKEN_DELETE,
+    ST_TOKEN_DELETE_ANY,
+    ST_TOKEN_DELETE_KIND,
+    ST_TOKEN_LIST,
+    ST_TOKEN_PURGE,
+    ST_PROJECT_CREATE,
+    ST_PROJECT_GET,
+    ST_PROJECT_GET_ANY,
+    ST_PROJECT_LIST,
+    ST_PROJECT_ADD_TASKS,
+    ST_TASK_INSERT,
+    ST_TASK_BY_KEY,
+    ST_TASK_GET,
+    ST_TASK_GET_ANY,
+    ST_TASK_LIST,
+    ST_TASK_LIST_STATE,
+    ST_EXPORT_TASKS,
+    ST_EXPORT_ANNOTATIONS,
+    ST_AUDIT,
+    ST_MAX_FOUNDATION,
+    /* the queue and later modules extend from here */
+    ST_MAX = 128
+};
+
+struct db_ops {
+    const char *name;
+    int (*prepare)(struct db_conn *c, const char *sql, struct db_stmt **ret);
+    void (*finalize)(struct db_stmt *s);
+    int (*bind_int64)(struct db_stmt *s, int i, int64_t v);
+    int (*bind_text)(struct db_stmt *s, int i, const char *p, size_t len); /* p NULL: SQL NULL */
+    int (*bind_double)(struct db_stmt *s, int i, double v);
+    /* 1: a row, 0: done, < 0: error (-ERR_CONFLICT on a unique violation) */
+    int (*step)(struct db_stmt *s);
+    int64_t (*col_int64)(struct db_stmt *s, int i);
+    double (*col_double)(struct db_stmt *s, int i);
+    const char *(*col_text)(struct db_stmt *s, int i, size_t *ret_len); /* NULL for SQL NULL */
+    void (*reset)(struct db_stmt *s);
+    int (*exec)(struct db_conn *c, const char *sql);
+};
+
+struct db_conn {
+    const struct db_ops *ops;
+    struct db_stmt *stmts[ST_MAX];
+    void *handle; /* sqlite3 * or PGconn * */
+    bool read_only;
+};
+
+struct store_tx {
+    struct store *st;
+    struct db_conn *conn;
+    bool in_batch; /* inside a group-commit batch (savepoints in use) */
+};
+
+/* Prepared statement `id` on the tx's connection (prepared on first use). */
+struct db_stmt *stmt_get(struct store_tx *tx, enum stmt_id id, const char *sql);
+void db_conn_finalize_all(struct db_conn *c);
+
+/* Helpers over the vtable; all take a statement from stmt_get(). */
+static inline int db_bind_int64(struct store_tx *tx, struct db_stmt *s, int i, int64_t v)
+{
+    return tx->conn->ops->bind_int64(s, i, v);
+}
+int db_bind_text(struct store_tx *tx, struct db_stmt *s, int i, const char *p); /* NULL: SQL NULL */
+static inline int db_bind_textn(struct store_tx *tx, struct db_stmt *s, int i, const char *p, size_t n)
+{
+    return tx->conn->ops->bind_text(s, i, p, n);
+}
+static inline int db_step(struct store_tx *tx, struct db_stmt *s)
+{
+    return tx->conn->ops->step(s);
+}
+static inline int64_t db_int64(struct store_tx *tx, struct db_stmt *s, int i)
+{
+    return tx->conn->ops->col_int64(s, i);
+}
+/* Column as a string copied into the arena; NULL for SQL NULL. */
+char *db_text(struct store_tx *tx, struct db_stmt *s, int i, struct arena *a);
+static inline const char *db_text_ref(struct store_tx *tx, struct db_stmt *s, int i, size_t *len)
+{
+    return tx->conn->ops->col_text(s, i, len);
+}
+static inline void db_reset(struct store_tx *tx, struct db_stmt *s)
+{
+    tx->conn->ops->reset(s);
+}
+
+/* Run a statement expected to return no rows or to be ignored; resets it. */
+int db_run(struct store_tx *tx, struct db_stmt *s);
+
+/* Migrations, embedded at build time: see migrations/ and scripts/embed_sql.py. */
+struct migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+extern const struct migration store_migrations[];
+extern const size_t store_migrations_count;
+
+/*
+ * Rewrite dialect markers in a migration for a backend:
+ * {{ID}} -> an auto-increment 64-bit primary key, {{BLOB}} -> a byte string type.
+ * Returns a malloc'd string or NULL.
+ */
+char *migration_render(const char *sql, bool postgres);
+int store_migrate(struct store_tx *tx, bool postgres, int64_t now);
+
+/* Backends. */
+int sqlite_store_open(const char *path, const struct store_options *opt, struct store **ret);
+#ifdef HAVE_LIBPQ
+int pg_store_open(const char *url, const struct store_options *opt, struct store **ret);
+#endif
+
+/* The backend's methods behind the public store_* calls. */
+struct store_backend_ops {
+    const char *name;
+    void (*close)(struct store *st);
+    int (*read)(struct store *st, store_fn fn, void *ctx);
+    int (*write_async)(struct store *st, store_fn fn, void *ctx, store_done_fn done);
+    int (*write)(struct store *st, store_fn fn, void *ctx);
+    int (*read_begin)(struct store *st, struct store_tx **ret);
+    void (*read_end)(struct store_tx *tx);
+    int (*backup)(struct store *st, const char *out_path);
+};
+
+struct store {
+    const struct store_backend_ops *ops;
+};
+
+#endif

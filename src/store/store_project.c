@@ -1,0 +1,379 @@
+/*
+ * store_project.c: projects, tasks, the JSON Lines export, and audit.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/json.h"
+#include "store/store_int.h"
+
+#define STMT_OR_FAIL(var, tx, id, sql)                                                             \
+    struct db_stmt *var = stmt_get((tx), (id), (sql));                                             \
+    if (!var)                                                                                      \
+        return -ERR_STORE
+
+/* ---- projects ---- */
+
+int store_project_create(struct store_tx *tx, const struct store_project *p, int64_t *ret_id)
+{
+    STMT_OR_FAIL(s, tx, ST_PROJECT_CREATE,
+                 "INSERT INTO projects (org_id, name, kind, config, overlap, lease_seconds,"
+                 " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    db_bind_int64(tx, s, 1, p->org_id);
+    db_bind_text(tx, s, 2, p->name);
+    db_bind_text(tx, s, 3, p->kind);
+    db_bind_text(tx, s, 4, p->config);
+    db_bind_int64(tx, s, 5, p->overlap);
+    db_bind_int64(tx, s, 6, p->lease_seconds);
+    if (p->created_by)
+        db_bind_int64(tx, s, 7, p->created_by);
+    else
+        db_bind_text(tx, s, 7, NULL);
+    db_bind_int64(tx, s, 8, p->created_at);
+    int r = db_step(tx, s);
+    if (r == 1)
+        *ret_id = db_int64(tx, s, 0);
+    db_reset(tx, s);
+    return r < 0 ? r : 0;
+}
+
+#define PROJECT_COLS                                                                               \
+    "id, org_id, name, kind, config, overlap, lease_seconds, COALESCE(created_by, 0),"             \
+    " created_at, n_tasks, n_in_progress, n_done"
+
+static void project_row(struct store_tx *tx, struct db_stmt *s, struct arena *a,
+                        struct store_project *p)
+{
+    p->id = db_int64(tx, s, 0);
+    p->org_id = db_int64(tx, s, 1);
+    p->name = db_text(tx, s, 2, a);
+    p->kind = db_text(tx, s, 3, a);
+    p->config = db_text(tx, s, 4, a);
+    p->overlap = (int)db_int64(tx, s, 5);
+    p->lease_seconds = (int)db_int64(tx, s, 6);
+    p->created_by = db_int64(tx, s, 7);
+    p->created_at = db_int64(tx, s, 8);
+    p->n_tasks = db_int64(tx, s, 9);
+    p->n_in_progress = db_int64(tx, s, 10);
+    p->n_done = db_int64(tx, s, 11);
+}
+
+int store_project_get(struct store_tx *tx,
+                      int64_t org_id,
+                      int64_t id,
+                      struct arena *a,
+                      struct store_project *ret)
+{
+    struct db_stmt *s;
+    if (org_id) {
+        s = stmt_get(tx, ST_PROJECT_GET,
+                     "SELECT " PROJECT_COLS " FROM projects WHERE id = ? AND org_id = ?");
+        if (!s)
+            return -ERR_STORE;
+        db_bind_int64(tx, s, 2, org_id);
+    } else {
+        s = stmt_get(tx, ST_PROJECT_GET_ANY, "SELECT " PROJECT_COLS " FROM projects WHERE id = ?");
+        if (!s)
+            return -ERR_STORE;
+    }
+    db_bind_int64(tx, s, 1, id);
+    int r = db_step(tx, s);
+    if (r == 1)
+        project_row(tx, s, a, ret);
+    db_reset(tx, s);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_NOT_FOUND;
+}
+
+int store_project_list(struct store_tx *tx,
+                       int64_t org_id,
+                       int64_t after,
+                       int limit,
+                       struct arena *a,
+                       struct store_project **ret,
+                       int *ret_n)
+{
+    STMT_OR_FAIL(s, tx, ST_PROJECT_LIST,
+                 "SELECT " PROJECT_COLS " FROM projects WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?");
+    struct store_project *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
+    if (!items)
+        return -ENOMEM;
+    db_bind_int64(tx, s, 1, org_id);
+    db_bind_int64(tx, s, 2, after);
+    db_bind_int64(tx, s, 3, limit);
+    int n = 0, r = 0;
+    while (n < limit && (r = db_step(tx, s)) == 1)
+        project_row(tx, s, a, &items[n++]);
+    db_reset(tx, s);
+    if (r < 0)
+        return r;
+    *ret = items;
+    *ret_n = n;
+    return 0;
+}
+
+int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t n)
+{
+    STMT_OR_FAIL(s, tx, ST_PROJECT_ADD_TASKS, "UPDATE projects SET n_tasks = n_tasks + ? WHERE id = ?");
+    db_bind_int64(tx, s, 1, n);
+    db_bind_int64(tx, s, 2, project_id);
+    return db_run(tx, s);
+}
+
+/* ---- tasks ---- */
+
+int store_task_insert(struct store_tx *tx,
+                      int64_t project_id,
+                      int overlap,
+                      const char *key,
+                      struct str data,
+                      int64_t priority,
+                      int64_t now,
+                      int64_t *ret_id)
+{
+    STMT_OR_FAIL(s, tx, ST_TASK_INSERT,
+                 "INSERT INTO tasks (project_id, key, data, priority, open_slots, created_at)"
+                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, key) DO NOTHING RETURNING id");
+    db_bind_int64(tx, s, 1, project_id);
+    db_bind_text(tx, s, 2, key);
+    db_bind_textn(tx, s, 3, data.p, data.len);
+    db_bind_int64(tx, s, 4, priority);
+    db_bind_int64(tx, s, 5, overlap);
+    db_bind_int64(tx, s, 6, now);
+    int r = db_step(tx, s);
+    if (r == 1)
+        *ret_id = db_int64(tx, s, 0);
+    db_reset(tx, s);
+    if (r < 0)
+        return r;
+    if (r == 1)
+        return 1;
+
+    STMT_OR_FAIL(q, tx, ST_TASK_BY_KEY, "SELECT id FROM tasks WHERE project_id = ? AND key = ?");
+    db_bind_int64(tx, q, 1, project_id);
+    db_bind_text(tx, q, 2, key);
+    r = db_step(tx, q);
+    if (r == 1)
+        *ret_id = db_int64(tx, q, 0);
+    db_reset(tx, q);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_STORE;
+}
+
+#define TASK_COLS                                                                                  \
+    "t.id, t.project_id, t.key, t.data, t.priority, t.state, t.n_leased, t.n_submitted,"           \
+    " t.created_at"
+
+static void task_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_task *t)
+{
+    t->id = db_int64(tx, s, 0);
+    t->project_id = db_int64(tx, s, 1);
+    t->key = db_text(tx, s, 2, a);
+    t->data = db_text(tx, s, 3, a);
+    t->priority = db_int64(tx, s, 4);
+    t->state = (int)db_int64(tx, s, 5);
+    t->n_leased = (int)db_int64(tx, s, 6);
+    t->n_submitted = (int)db_int64(tx, s, 7);
+    t->created_at = db_int64(tx, s, 8);
+}
+
+int store_task_get(struct store_tx *tx,
+                   int64_t org_id,
+                   int64_t id,
+                   struct arena *a,
+                   struct store_task *ret)
+{
+    struct db_stmt *s;
+    if (org_id) {
+        s = stmt_get(tx, ST_TASK_GET,
+                     "SELECT " TASK_COLS " FROM tasks t JOIN projects p ON p.id = t.project_id"
+                     " WHERE t.id = ? AND p.org_id = ?");
+        if (!s)
+            return -ERR_STORE;
+        db_bind_int64(tx, s, 2, org_id);
+    } else {
+        s = stmt_get(tx, ST_TASK_GET_ANY, "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ?");
+        if (!s)
+            return -ERR_STORE;
+    }
+    db_bind_int64(tx, s, 1, id);
+    int r = db_step(tx, s);
+    if (r == 1)
+        task_row(tx, s, a, ret);
+    db_reset(tx, s);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_NOT_FOUND;
+}
+
+int store_task_list(struct store_tx *tx,
+                    int64_t project_id,
+                    int state,
+                    int64_t after,
+                    int limit,
+                    struct arena *a,
+                    struct store_task **ret,
+                    int *ret_n)
+{
+    struct db_stmt *s;
+    if (state >= 0) {
+        s = stmt_get(tx, ST_TASK_LIST_STATE,
+                     "SELECT " TASK_COLS " FROM tasks t WHERE t.project_id = ? AND t.state = ?"
+                     " AND t.id > ? ORDER BY t.id LIMIT ?");
+        if (!s)
+            return -ERR_STORE;
+        db_bind_int64(tx, s, 1, project_id);
+        db_bind_int64(tx, s, 2, state);
+        db_bind_int64(tx, s, 3, after);
+        db_bind_int64(tx, s, 4, limit);
+    } else {
+        s = stmt_get(tx, ST_TASK_LIST,
+                     "SELECT " TASK_COLS " FROM tasks t WHERE t.project_id = ? AND t.id > ?"
+                     " ORDER BY t.id LIMIT ?");
+        if (!s)
+            return -ERR_STORE;
+        db_bind_int64(tx, s, 1, project_id);
+        db_bind_int64(tx, s, 2, after);
+        db_bind_int64(tx, s, 3, limit);
+    }
+    struct store_task *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
+    if (!items) {
+        db_reset(tx, s);
+        return -ENOMEM;
+    }
+    int n = 0, r = 0;
+    while (n < limit && (r = db_step(tx, s)) == 1)
+        task_row(tx, s, a, &items[n++]);
+    db_reset(tx, s);
+    if (r < 0)
+        return r;
+    *ret = items;
+    *ret_n = n;
+    return 0;
+}
+
+/* ---- export ---- */
+
+static int export_annotations(struct store_tx *tx, int64_t task_id, struct jw *w)
+{
+    STMT_OR_FAIL(s, tx, ST_EXPORT_ANNOTATIONS,
+                 "SELECT id, COALESCE(user_id, 0), version, result, created_at, source"
+                 " FROM annotations WHERE task_id = ? ORDER BY id");
+    db_bind_int64(tx, s, 1, task_id);
+    int r;
+    jw_arr_begin(w);
+    while ((r = db_step(tx, s)) == 1) {
+        size_t len;
+        const char *result = db_text_ref(tx, s, 3, &len);
+        int64_t user = db_int64(tx, s, 1);
+        jw_obj_begin(w);
+        jw_kint(w, "id", db_int64(tx, s, 0));
+        jw_key(w, "user");
+        if (user)
+            jw_int(w, user);
+        else
+            jw_null(w);
+        jw_kint(w, "version", db_int64(tx, s, 2));
+        jw_kraw(w, "result", result, len);
+        jw_ktime(w, "created_at", db_int64(tx, s, 4));
+        jw_kstr(w, "source", db_text_ref(tx, s, 5, NULL));
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    db_reset(tx, s);
+    return r < 0 ? r : 0;
+}
+
+int store_export_jsonl(struct store_tx *tx,
+                       int64_t project_id,
+                       int64_t *cursor,
+                       int max_tasks,
+                       struct buf *out)
+{
+    STMT_OR_FAIL(s, tx, ST_EXPORT_TASKS,
+                 "SELECT id, key, data FROM tasks WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?");
+    /* collect a page of task rows first: one statement per connection may step at a time */
+    struct page {
+        int64_t id;
+        size_t key_off, key_len, data_off, data_len;
+        bool has_key;
+    } page[256];
+    if (max_tasks > 256)
+        max_tasks = 256;
+    struct buf text;
+    buf_init(&text, 0);
+    db_bind_int64(tx, s, 1, project_id);
+    db_bind_int64(tx, s, 2, *cursor);
+    db_bind_int64(tx, s, 3, max_tasks);
+    int n = 0, r = 0;
+    while (n < max_tasks && (r = db_step(tx, s)) == 1) {
+        size_t klen, dlen;
+        const char *key = db_text_ref(tx, s, 1, &klen);
+        page[n].id = db_int64(tx, s, 0);
+        page[n].has_key = key != NULL;
+        page[n].key_off = text.len;
+        page[n].key_len = klen;
+        buf_add(&text, key ? key : "", klen);
+        const char *data = db_text_ref(tx, s, 2, &dlen);
+        page[n].data_off = text.len;
+        page[n].data_len = dlen;
+        buf_add(&text, data ? data : "", dlen);
+        n++;
+    }
+    db_reset(tx, s);
+    if (r < 0 || text.err) {
+        int err = r < 0 ? r : text.err;
+        buf_release(&text);
+        return err;
+    }
+
+    struct jw w;
+    for (int i = 0; i < n; i++) {
+        jw_init(&w, out);
+        jw_obj_begin(&w);
+        jw_key(&w, "task");
+        jw_obj_begin(&w);
+        jw_kint(&w, "id", page[i].id);
+        jw_key(&w, "key");
+        if (page[i].has_key)
+            jw_strn(&w, text.p + page[i].key_off, page[i].key_len);
+        else
+            jw_null(&w);
+        jw_kraw(&w, "data", text.p + page[i].data_off, page[i].data_len);
+        jw_obj_end(&w);
+        jw_key(&w, "annotations");
+        r = export_annotations(tx, page[i].id, &w);
+        if (r < 0)
+            break;
+        jw_obj_end(&w);
+        buf_addch(out, '\n');
+        *cursor = page[i].id;
+    }
+    buf_release(&text);
+    if (r < 0)
+        return r;
+    if (out->err)
+        return out->err;
+    return n == max_tasks ? 1 : 0;
+}
+
+/* ---- audit ---- */
+
+int store_audit(struct store_tx *tx,
+                int64_t org_id,
+                int64_t user_id,
+                const char *action,
+                const char *object_type,
+                int64_t object_id,
+                const char *detail,
+                int64_t now)
+{
+    STMT_OR_FAIL(s, tx, ST_AUDIT,
+                 "INSERT INTO audit (org_id, user_id, action, object_type, object_id, detail, at)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?)");
+    db_bind_int64(tx, s, 1, org_id);
+    db_bind_int64(tx, s, 2, user_id);
+    db_bind_text(tx, s, 3, action);
+    db_bind_text(tx, s, 4, object_type);
+    db_bind_int64(tx, s, 5, object_id);
+    db_bind_text(tx, s, 6, detail);
+    db_bind_int64(tx, s, 7, now);
+    return db_run(tx, s);
+}
