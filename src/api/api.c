@@ -95,6 +95,10 @@ int parse_body_object(struct request *req, json_t **ret)
         http_reply_error(req, 413, "too_large", info.message, NULL);
         return r;
     }
+    if (r == -ERR_INVALID_REQUEST) {
+        reply_invalid(req, info.path, "%s", info.message);
+        return r;
+    }
     if (r < 0) {
         char msg[256];
         snprintf(msg, sizeof(msg), "%s (line %ld, column %ld)", info.message, info.line, info.column);
@@ -174,6 +178,52 @@ int get_string_or_reply(struct request *req, const json_t *obj, const char *key,
         return -ERR_INVALID_REQUEST;
     }
     *ret = json_string_value(v);
+    return 0;
+}
+
+struct org_exists {
+    int64_t id;
+    struct arena *a;
+};
+
+static int org_exists_fn(struct store_tx *tx, void *ctx)
+{
+    struct org_exists *c = ctx;
+    struct store_org o;
+    return store_org_get(tx, c->id, c->a, &o);
+}
+
+int target_org_or_reply(struct request *req, json_t *body, int64_t *ret)
+{
+    json_t *org = json_object_get(body, "org");
+    if (!org) {
+        *ret = req->principal.org_id;
+        return 0;
+    }
+    if (!json_is_integer(org) || json_integer_value(org) < 1) {
+        reply_invalid(req, "org", "must be an org id");
+        return -ERR_INVALID_REQUEST;
+    }
+    int64_t id = json_integer_value(org);
+    json_object_del(body, "org");
+    if (id == req->principal.org_id) {
+        *ret = id;
+        return 0;
+    }
+    if (!http_has_role(req, ROLE_ADMIN)) {
+        http_reply_error(req, 403, "forbidden", "only the platform admin may act in another org", "org");
+        return -ERR_FORBIDDEN;
+    }
+    struct org_exists c = { .id = id, .a = &req->arena };
+    int r = store_read(api_app(req)->store, org_exists_fn, &c);
+    if (r < 0) {
+        if (r == -ERR_NOT_FOUND)
+            http_reply_error(req, 404, "not_found", "no such org", "org");
+        else
+            reply_errno(req, r);
+        return r;
+    }
+    *ret = id;
     return 0;
 }
 

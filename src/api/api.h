@@ -76,6 +76,13 @@ int check_keys_or_reply(struct request *req, const json_t *obj, const char *cons
 int get_string_or_reply(struct request *req, const json_t *obj, const char *key, bool required,
                         const char **ret);
 
+/*
+ * The org a create request acts in: the caller's, or the body's optional
+ * "org" field (removed from the body), which only the platform admin may
+ * point at another org. Answers 400/403/404 itself and returns negative.
+ */
+int target_org_or_reply(struct request *req, json_t *body, int64_t *ret);
+
 /* User and org JSON. */
 void user_to_json(struct jw *w, const struct store_user *u);
 

@@ -71,6 +71,7 @@ int api_export(struct request *req)
     snprintf(disposition, sizeof(disposition), "attachment; filename=\"project-%lld.jsonl\"",
              (long long)id);
     http_add_header(req, "Content-Disposition", disposition);
+    http_add_header(req, "Cache-Control", "no-store");
     http_reply_stream(req, 200, "application/x-ndjson", export_read, export_release, e);
     return HTTP_DONE;
 }

@@ -5,10 +5,10 @@
 #include "core/err.h"
 #include "project/project.h"
 
-static int reply_project(struct request *req, int status, int64_t id)
+static int reply_project(struct request *req, int status, int64_t org_id, int64_t id)
 {
     struct store_project p;
-    int r = project_get(api_app(req)->store, req->principal.org_id, id, &req->arena, &p);
+    int r = project_get(api_app(req)->store, org_id, id, &req->arena, &p);
     if (r < 0)
         return reply_errno(req, r);
     struct buf b;
@@ -20,17 +20,18 @@ static int reply_project(struct request *req, int status, int64_t id)
 int api_projects_create(struct request *req)
 {
     json_t *body;
-    if (parse_body_object(req, &body) < 0)
+    int64_t org_id;
+    if (parse_body_object(req, &body) < 0 || target_org_or_reply(req, body, &org_id) < 0)
         return HTTP_DONE;
     struct project_spec spec;
     struct schema_error err = { "", "" };
     if (project_parse(body, &spec, &err) < 0)
         return reply_invalid(req, err.path, "%s", err.message);
     int64_t id;
-    int r = project_create(api_app(req)->store, req->principal.org_id, req->principal.user_id, &spec, &id);
+    int r = project_create(api_app(req)->store, org_id, req->principal.user_id, &spec, &id);
     if (r < 0)
         return reply_errno(req, r);
-    return reply_project(req, 201, id);
+    return reply_project(req, 201, org_id, id);
 }
 
 struct project_list {
@@ -75,5 +76,5 @@ int api_projects_get(struct request *req)
     int64_t id;
     if (param_id_or_reply(req, 0, &id) < 0)
         return HTTP_DONE;
-    return reply_project(req, 200, id);
+    return reply_project(req, 200, req->principal.org_id, id);
 }

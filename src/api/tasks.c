@@ -122,6 +122,10 @@ static int import_array(struct request *req, struct import_req *ir)
         http_reply_error(req, 413, "too_large", info.message, NULL);
         return 1;
     }
+    if (r == -ERR_INVALID_REQUEST) {
+        reply_invalid(req, info.path, "%s", info.message);
+        return 1;
+    }
     if (r < 0) {
         char msg[256];
         snprintf(msg, sizeof(msg), "%s (line %ld, column %ld)", info.message, info.line, info.column);

@@ -6,7 +6,7 @@
 #include "api/api.h"
 #include "core/err.h"
 
-static const char *const user_keys[] = { "login", "password", "name", "role", NULL };
+static const char *const user_keys[] = { "login", "password", "name", "role", "org", NULL };
 
 struct user_read {
     int64_t org_id, id;
@@ -38,10 +38,12 @@ int api_users_create(struct request *req)
 {
     json_t *body;
     const char *login, *password, *name, *role;
+    int64_t org_id;
     if (parse_body_object(req, &body) < 0 || check_keys_or_reply(req, body, user_keys) < 0 ||
+        target_org_or_reply(req, body, &org_id) < 0 ||
         get_string_or_reply(req, body, "login", true, &login) < 0 ||
         get_string_or_reply(req, body, "password", true, &password) < 0 ||
-        get_string_or_reply(req, body, "name", false, &name) < 0 ||
+        get_string_or_reply(req, body, "name", true, &name) < 0 ||
         get_string_or_reply(req, body, "role", true, &role) < 0)
         return HTTP_DONE;
     const char *msg;
@@ -49,8 +51,6 @@ int api_users_create(struct request *req)
         return reply_invalid(req, "login", "%s", msg);
     if ((msg = auth_check_password(password)))
         return reply_invalid(req, "password", "%s", msg);
-    if (!name)
-        name = login;
     if ((msg = auth_check_name(name)))
         return reply_invalid(req, "name", "%s", msg);
     if (!auth_role_valid(role))
@@ -60,14 +60,14 @@ int api_users_create(struct request *req)
         return HTTP_DONE;
     }
     int64_t id;
-    int r = auth_user_create(api_app(req)->store, req->principal.org_id, login, password, name, role, &id);
+    int r = auth_user_create(api_app(req)->store, org_id, login, password, name, role, &id);
     if (r == -ERR_CONFLICT) {
         http_reply_error(req, 409, "conflict", "the login is taken", "login");
         return HTTP_DONE;
     }
     if (r < 0)
         return reply_errno(req, r);
-    return reply_user(req, 201, req->principal.org_id, id);
+    return reply_user(req, 201, org_id, id);
 }
 
 struct user_list {

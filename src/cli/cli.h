@@ -61,6 +61,9 @@ int cli_parse_size(const char *s, size_t *ret);
 /* "12h" -> ms (s, m, h, d; a bare number is seconds). */
 int cli_parse_duration(const char *s, int64_t *ret_ms);
 
+/* mkdir -p with mode 0700. Returns 0 or -errno. */
+int cli_mkdirs(const char *path);
+
 /* The store URL for a data dir and an optional --db URL (malloc'd). */
 char *cli_store_url(const char *data_dir, const char *db_url);
 /* Open the store (creating the data dir when `create`). Logs and returns CLI_FAIL on failure. */
@@ -74,7 +77,11 @@ int cli_read_password_file(const char *path, char *out, size_t size);
  * "http://127.0.0.1:8080") and token (the local admin token) and returns 1;
  * returns 0 when no server runs there.
  */
-int cli_server_running(const char *data_dir, char *url, size_t url_size, char *token, size_t token_size);
+int cli_server_running(const char *data_dir,
+                       char *url,
+                       size_t url_size,
+                       char *token,
+                       size_t token_size);
 
 /*
  * One HTTP request to a running server (libcurl). body may be NULL.
@@ -90,7 +97,63 @@ int cli_http(const char *url,
              size_t body_len,
              struct buf *reply);
 
+/*
+ * cli_http with a streamed body: the `head_len` bytes at `head` (read
+ * already), then the rest of `in`. length is the whole body's size, or -1
+ * when unknown (the body is then sent chunked). POST only.
+ */
+int cli_http_upload(const char *url,
+                    const char *token,
+                    const char *path,
+                    const char *content_type,
+                    const char *head,
+                    size_t head_len,
+                    FILE *in,
+                    int64_t length,
+                    struct buf *reply);
+
 /* Write the JSON document in b and a newline to stdout. */
 void cli_print_json(const struct buf *b);
+
+/* ---- common.c: where a command's work goes ---- */
+
+/*
+ * A command that writes works through the server that serves the data dir
+ * (remote) or on the store it opens itself; never both.
+ */
+struct cli_target {
+    bool remote;
+    char url[512];
+    char token[128];
+    struct store *st; /* NULL when remote */
+};
+
+/*
+ * Find the server serving data_dir, or else open the store (data_dir may be
+ * NULL with a --db URL). Logs and returns CLI_FAIL on failure, also when a
+ * server holds the data dir but has not published its address yet.
+ */
+int cli_target_open(const char *data_dir, const char *db_url, struct cli_target *ret);
+/* Close the store when one was opened. NULL ok. */
+void cli_target_close(struct cli_target *t);
+
+/*
+ * Report a failed request to the server: the reply's
+ * {"error":{"message","path"}} as "annotd: [path: ]message", or that the
+ * server could not be reached (status < 0). Returns CLI_FAIL.
+ */
+int cli_http_fail(const struct cli_target *t, int status, const struct buf *reply);
+
+/* The org of the local admin token (GET /api/v1/me). Logs and returns CLI_FAIL on failure. */
+int cli_remote_org(const struct cli_target *t, int64_t *ret_org);
+
+/*
+ * Append the rest of `in` to out, up to out's cap. Returns 0, -E2BIG past
+ * the cap, -ENOMEM, or -EIO on a read error.
+ */
+int cli_read_all(FILE *in, struct buf *out);
+
+/* An id argument (1 .. INT64_MAX); -EINVAL otherwise. */
+int cli_parse_id(const char *s, int64_t *ret);
 
 #endif

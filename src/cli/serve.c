@@ -265,8 +265,9 @@ int cli_serve(int argc, char **argv)
         return cli_fail("failed to initialise libsodium");
 
     /* one server per data dir */
-    if (mkdir(data, 0700) < 0 && errno != EEXIST)
-        return cli_fail("failed to create data dir '%s': %s", data, strerror(errno));
+    int mr = cli_mkdirs(data);
+    if (mr < 0)
+        return cli_fail("failed to create data dir '%s': %s", data, strerror(-mr));
     char path[4096];
     snprintf(path, sizeof(path), "%s/annotd.lock", data);
     int lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

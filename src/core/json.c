@@ -33,6 +33,35 @@ int json_depth(const char *p, size_t len)
     return max;
 }
 
+/* Path of the first real number too big for int64 (after an INT_AS_REAL parse). */
+static bool find_huge(const json_t *v, char *path, size_t size)
+{
+    size_t len = strlen(path);
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        return d >= 9223372036854775807.0 || d <= -9223372036854775808.0;
+    }
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *child;
+        json_object_foreach ((json_t *)v, key, child) {
+            snprintf(path + len, size - len, "%s%s", len ? "." : "", key);
+            if (find_huge(child, path, size))
+                return true;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *child;
+        json_array_foreach (v, i, child) {
+            snprintf(path + len, size - len, "[%zu]", i);
+            if (find_huge(child, path, size))
+                return true;
+        }
+    }
+    path[len] = '\0';
+    return false;
+}
+
 int json_parse(const char *p,
                size_t len,
                int max_depth,
@@ -43,14 +72,31 @@ int json_parse(const char *p,
         if (ret_info) {
             snprintf(ret_info->message, sizeof(ret_info->message),
                      "JSON nested deeper than %d levels", max_depth);
+            ret_info->path[0] = '\0';
             ret_info->line = ret_info->column = 0;
         }
         return -ERR_TOO_DEEP;
     }
     json_error_t e;
     json_t *v = json_loadb(p, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+    if (!v && json_error_code(&e) == json_error_numeric_overflow) {
+        /* well-formed JSON with an integer beyond 64 bits: say where */
+        json_t *reals = json_loadb(p, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+        if (reals && ret_info) {
+            ret_info->path[0] = '\0';
+            find_huge(reals, ret_info->path, sizeof(ret_info->path));
+            snprintf(ret_info->message, sizeof(ret_info->message), "number out of range");
+            ret_info->line = e.line;
+            ret_info->column = e.column;
+        }
+        if (reals) {
+            json_decref(reals);
+            return -ERR_INVALID_REQUEST;
+        }
+    }
     if (!v) {
         if (ret_info) {
+            ret_info->path[0] = '\0';
             snprintf(ret_info->message, sizeof(ret_info->message), "%s", e.text);
             ret_info->line = e.line;
             ret_info->column = e.column;

@@ -23,14 +23,16 @@
 
 struct json_error_info {
     char message[160];
+    char path[128]; /* set with -ERR_INVALID_REQUEST: where a number is out of range */
     long line;
     long column;
 };
 
 /*
  * Parse p[0..len) as one JSON value (any type). Returns 0 and *ret (owned by
- * the caller: json_decref) on success; -ERR_INVALID_JSON or -ERR_TOO_DEEP on
- * failure with *ret_info filled when not NULL.
+ * the caller: json_decref) on success; -ERR_INVALID_JSON, -ERR_TOO_DEEP, or
+ * -ERR_INVALID_REQUEST (well-formed, but an integer does not fit in 64 bits:
+ * ret_info->path says where) on failure, with *ret_info filled when not NULL.
  */
 int json_parse(const char *p,
                size_t len,

@@ -99,12 +99,12 @@ struct request {
     const struct http_route *route;
     struct str params[HTTP_MAX_PARAMS]; /* values of {x} segments, in order */
     int nparams;
-    struct buf body;    /* whole body unless the route streams it */
-    int body_error;     /* first error from on_body or the cap (-ERR_TOO_LARGE) */
-    size_t body_bytes;  /* bytes received so far */
+    struct buf body;   /* whole body unless the route streams it */
+    int body_error;    /* first error from on_body or the cap (-ERR_TOO_LARGE) */
+    size_t body_bytes; /* bytes received so far */
     struct http_principal principal;
-    void *app;      /* as given to http_server_start */
-    void *user;     /* free for the handler: per-request state across calls */
+    void *app;              /* as given to http_server_start */
+    void *user;             /* free for the handler: per-request state across calls */
     struct http_conn *conn; /* server internals */
 };
 
@@ -115,15 +115,15 @@ static inline bool http_has_role(const struct request *req, uint32_t roles)
 }
 
 struct http_options {
-    const char *listen_addr; /* "127.0.0.1" */
-    uint16_t port;           /* 0: an ephemeral port (see http_server_port) */
-    unsigned threads;        /* pool size; 0: 2 x cores */
-    unsigned connection_limit;  /* default 16000 */
-    unsigned backlog;           /* listen backlog, default 4096 */
-    size_t connection_memory;   /* per-connection buffer, default 32 KiB */
-    size_t arena_budget;        /* per-request arena budget, default 64 MiB */
+    const char *listen_addr;     /* "127.0.0.1" */
+    uint16_t port;               /* 0: an ephemeral port (see http_server_port) */
+    unsigned threads;            /* pool size; 0: 2 x cores */
+    unsigned connection_limit;   /* default 16000 */
+    unsigned backlog;            /* listen backlog, default 4096 */
+    size_t connection_memory;    /* per-connection buffer, default 32 KiB */
+    size_t arena_budget;         /* per-request arena budget, default 64 MiB */
     unsigned connection_timeout; /* idle seconds, default 120 */
-    const char *cookie_name;    /* "annotd_session" */
+    const char *cookie_name;     /* "annotd_session" */
     const struct http_route *routes;
     size_t nroutes;
     http_auth_fn authenticate;
@@ -162,7 +162,11 @@ void http_add_header(struct request *req, const char *name, const char *value);
 /* Answer with a body; the buffer's memory is taken over (b is left empty). */
 int http_reply_buf(struct request *req, int status, const char *content_type, struct buf *b);
 /* Answer with a copy of p[0..len). */
-int http_reply(struct request *req, int status, const char *content_type, const void *p, size_t len);
+int http_reply(struct request *req,
+               int status,
+               const char *content_type,
+               const void *p,
+               size_t len);
 /* JSON body from a buffer (taken over); on b->err answers 500. */
 int http_reply_json(struct request *req, int status, struct buf *b);
 /* Empty body (204 and the like). */
@@ -172,7 +176,11 @@ int http_reply_empty(struct request *req, int status);
  * status class (http_stats). Every http_reply*() returns 0, -EALREADY when
  * the request already has a reply (the new one is dropped), or -ENOMEM.
  */
-int http_reply_error(struct request *req, int status, const char *code, const char *message, const char *path);
+int http_reply_error(struct request *req,
+                     int status,
+                     const char *code,
+                     const char *message,
+                     const char *path);
 /*
  * Answer an error code through the funnel: -ERR_INVALID_JSON/-ERR_INVALID_REQUEST/
  * -EINVAL 400, -ERR_INVALID_RESULT 422, -ERR_UNAUTHORIZED 401, -ERR_FORBIDDEN/-EACCES

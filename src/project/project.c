@@ -419,6 +419,10 @@ int project_import_line(struct project_import *imp, const char *p, size_t len, c
         add_error(imp, at, "too_large", "%s", info.message);
         return 0;
     }
+    if (r == -ERR_INVALID_REQUEST) {
+        add_error(imp, at, "invalid_request", "%s: %s", info.path, info.message);
+        return 0;
+    }
     if (r < 0) {
         add_error(imp, at, "invalid_json", "%s (column %ld)", info.message, info.column);
         return 0;

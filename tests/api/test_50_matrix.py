@@ -1,0 +1,148 @@
+"""
+Route x role x own/foreign-org matrix.
+
+Every route in ROUTES is called as each role of org A, once on org A's own
+objects and once on org B's. Expected:
+  own org:     the route's success status if the role may call it, else 403
+  foreign org: 404 if the role may call the route (the object is invisible),
+               else 403 (the role check comes before any lookup)
+and, without credentials, 401 everywhere.
+"""
+
+import collections
+
+import pytest
+
+from conftest import ROLES, expect, password_for, unique
+
+ALL = set(ROLES)
+MANAGE = {"owner", "manager"}
+READ_TASKS = {"owner", "manager", "reviewer", "viewer"}
+
+Route = collections.namedtuple("Route", "name method path body roles ok foreign")
+# path(target_org, role) -> str   target_org is world.a (own) or world.b (foreign)
+# body() -> dict | list | None
+# foreign: False when the route names no object (the foreign column is skipped)
+
+
+def _new_token(target, role):
+    tok = expect(target[role].post("/api/v1/tokens", {"name": unique("m")}), 201)
+    return "/api/v1/tokens/%d" % tok["id"]
+
+
+def _user_body():
+    login = unique("mx")
+    return {"login": login, "password": password_for(login), "name": "Matrix", "role": "annotator"}
+
+
+def _org_body():
+    owner = _user_body()
+    del owner["role"]
+    return {"name": unique("mo"), "owner": owner}
+
+
+ROUTES = [
+    Route("me", "GET", lambda t, r: "/api/v1/me", None, ALL, 200, False),
+    Route("tokens.list", "GET", lambda t, r: "/api/v1/tokens", None, ALL, 200, False),
+    Route("tokens.create", "POST", lambda t, r: "/api/v1/tokens", lambda: {"name": "m"}, ALL, 201,
+          False),
+    Route("tokens.delete", "DELETE", _new_token, None, ALL, 204, True),
+    Route("orgs.list", "GET", lambda t, r: "/api/v1/orgs", None, set(), 200, False),
+    Route("orgs.create", "POST", lambda t, r: "/api/v1/orgs",
+_org_body, set(), 201, False),
+    Route("orgs.get", "GET", lambda t, r: "/api/v1/orgs/%d" % t.id, None, ALL, 200, True),
+    Route("users.list", "GET", lambda t, r: "/api/v1/users", None, MANAGE, 200, False),
+    Route("users.create", "POST", lambda t, r: "/api/v1/users", _user_body, MANAGE, 201, False),
+    Route("users.get", "GET", lambda t, r: "/api/v1/users/%d" % t.extra_user["id"], None, MANAGE,
+          200, True),
+    Route("projects.list", "GET", lambda t, r: "/api/v1/projects", None, ALL, 200, False),
+    Route("projects.create", "POST", lambda t, r: "/api/v1/projects",
+          lambda: {"name": unique("mp"), "kind": "text",
+                   "config": {"classes": {"choices": ["a", "b"]}}},
+          MANAGE, 201, False),
+    Route("projects.get", "GET", lambda t, r: "/api/v1/projects/%d" % t.project["id"], None, ALL,
+          200, True),
+    Route("tasks.import", "POST", lambda t, r: "/api/v1/projects/%d/tasks" % t.project["id"],
+          lambda: [{"key": "k0", "data": {"text": "idempotent: key exists"}}], MANAGE, 200, True),
+    Route("tasks.list", "GET", lambda t, r: "/api/v1/projects/%d/tasks" % t.project["id"], None,
+          READ_TASKS, 200, True),
+    Route("tasks.get", "GET", lambda t, r: "/api/v1/tasks/%d" % t.tasks[0]["id"], None, READ_TASKS,
+          200, True),
+    Route("export", "GET", lambda t, r: "/api/v1/projects/%d/export?format=jsonl" % t.project["id"],
+          None, MANAGE, 200, True),
+]
+
+# Cells where either answer is acceptable: GET /users/{id} of another org's
+# user by a role that may only read itself may be refused (403) before or
+# after the lookup (404); both leak nothing.
+EITHER = {("users.get", "foreign", role): (403, 404) for role in ("reviewer", "annotator", "viewer")}
+
+CASES = []
+for route in ROUTES:
+    for role in ROLES:
+        CASES.append(pytest.param(route, role, "own", id="%s-%s-own" % (route.name, role)))
+        if route.foreign:
+            CASES.append(pytest.param(route, role, "foreign", id="%s-%s-foreign" % (route.name, role)))
+
+
+def call(client, route, path):
+    body = route.body() if route.body else None
+    return client.request(route.method, path, json_body=body)
+
+
+def expected_status(route, role, scope):
+    if (route.name, scope, role) in EITHER:
+        return EITHER[(route.name, scope, role)]
+    if route.name == "users.get" and scope == "own":
+        return 200 if role in MANAGE else 403
+    if role not in route.roles:
+        return 403
+    return route.ok if scope == "own" else 404
+
+
+@pytest.mark.parametrize("route,role,scope", CASES)
+def test_matrix(world, route, role, scope):
+    target = world.a if scope == "own" else world.b
+    path = route.path(target, role)
+    r = call(world.a[role], route, path)
+    want = expected_status(route, role, scope)
+    code = {403: "forbidden", 404: "not_found"}
+    if isinstance(want, tuple):
+        expect(r, want, tuple(code[w] for w in want))
+    elif want in code:
+        expect(r, want, code[want])
+    else:
+        expect(r, want)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r.name for r in ROUTES])
+def test_matrix_without_credentials(world, api, route):
+    path = route.path(world.a, "owner")
+    expect(call(api, route, path), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.foreign and r.name != "tokens.delete"],
+                         ids=[r.name for r in ROUTES if r.foreign and r.name != "tokens.delete"])
+def test_matrix_platform_admin_on_foreign_org(world, admin, route):
+    """The platform admin may create and read orgs, but other orgs' objects stay hidden."""
+    path = route.path(world.b, "owner")
+    want = 200 if route.name == "orgs.get" else 404
+    if want == 200:
+        expect(call(admin, route, path), 200)
+    else:
+        expect(call(admin, route, path), 404, "not_found")
+
+
+def test_platform_admin_org_routes(admin):
+    expect(admin.get("/api/v1/orgs"), 200)
+    body = {"name": unique("adm"), "owner": {"login": unique("adm"),
+                                             "password": "0123456789abc", "name": "O"}}
+    expect(admin.post("/api/v1/orgs", body), 201)
+
+
+def test_foreign_objects_are_unchanged(world):
+    """Nothing the matrix tried on org B's objects changed them."""
+    b = world.b
+    tasks = b["owner"].list_all("/api/v1/projects/%d/tasks" % b.project["id"])
+    assert [t["id"] for t in tasks] == [t["id"] for t in b.tasks]
+    assert [t["data"] for t in tasks] == [t["data"] for t in b.tasks]
