@@ -108,5 +108,13 @@ int api_tasks_import_body(struct request *req, const char *p, size_t len);
 int api_tasks_list(struct request *req);
 int api_tasks_get(struct request *req);
 int api_export(struct request *req);
+int api_queue_next(struct request *req);
+int api_queue_submit(struct request *req);
+int api_queue_skip(struct request *req);
+int api_queue_release(struct request *req);
+int api_queue_heartbeat(struct request *req);
+int api_queue_draft(struct request *req);
+int api_assignments_get(struct request *req);
+int api_task_annotations(struct request *req);
 
 #endif

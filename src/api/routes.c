@@ -47,6 +47,15 @@ static const struct route_def table[] = {
     { { "GET",    "/api/v1/projects/{id}/tasks",    api_tasks_list,     ROLES_READ,    0, 0, NULL }, CAP_NONE },
     { { "GET",    "/api/v1/projects/{id}/export",   api_export,         ROLES_MANAGE,  0, 0, NULL }, CAP_NONE },
     { { "GET",    "/api/v1/tasks/{id}",             api_tasks_get,      ROLES_READ,    0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/tasks/{id}/annotations", api_task_annotations, ROLES_ALL,   0, 0, NULL }, CAP_NONE },
+
+    { { "POST",   "/api/v1/projects/{id}/next",     api_queue_next,     ROLES_WORK,    0, 0, NULL }, CAP_SMALL },
+    { { "GET",    "/api/v1/assignments/{id}",       api_assignments_get, ROLES_WORK,   0, 0, NULL }, CAP_NONE },
+    { { "POST",   "/api/v1/assignments/{id}/submit", api_queue_submit,  ROLES_WORK,    0, JSON, NULL }, CAP_BODY },
+    { { "POST",   "/api/v1/assignments/{id}/skip",  api_queue_skip,     ROLES_WORK,    0, 0, NULL }, CAP_SMALL },
+    { { "POST",   "/api/v1/assignments/{id}/release", api_queue_release, ROLES_WORK,   0, 0, NULL }, CAP_SMALL },
+    { { "POST",   "/api/v1/assignments/{id}/heartbeat", api_queue_heartbeat, ROLES_WORK, 0, 0, NULL }, CAP_SMALL },
+    { { "PUT",    "/api/v1/assignments/{id}/draft", api_queue_draft,    ROLES_WORK,    0, JSON, NULL }, CAP_BODY },
 };
 
 #define NROUTES (sizeof(table) / sizeof(table[0]))

@@ -86,7 +86,9 @@ int cli_server_running(const char *data_dir,
 /*
  * One HTTP request to a running server (libcurl). body may be NULL.
  * Returns the HTTP status (>= 100) with the reply body in *reply, or a
- * negative error when the server could not be reached.
+ * negative error: -ECONNREFUSED when the server could not be reached,
+ * -ECONNRESET when it closed the connection without an answer, -EIO when
+ * reading an upload's body failed.
  */
 int cli_http(const char *url,
              const char *token,

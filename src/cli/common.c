@@ -310,9 +310,19 @@ static int http_run(const char *url,
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
     curl_easy_cleanup(c);
-    if (rc != CURLE_OK)
+    switch (rc) {
+    case CURLE_OK:
+        return (int)status;
+    case CURLE_READ_ERROR:
+    case CURLE_ABORTED_BY_CALLBACK:
+        return -EIO; /* reading the body to send failed */
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+        return -ECONNRESET; /* connected, then the server hung up */
+    default:
         return -ECONNREFUSED;
-    return (int)status;
+    }
 }
 
 int cli_http(const char *url,
@@ -351,18 +361,30 @@ void cli_print_json(const struct buf *b)
 
 /* ---- where a command's work goes ---- */
 
+#define CLI_SERVER_WAIT_MS 5000 /* for a starting server to publish its address */
+
 int cli_target_open(const char *data_dir, const char *db_url, struct cli_target *ret)
 {
     struct cli_target t = { .remote = false };
-    if (cli_server_running(data_dir, t.url, sizeof(t.url), t.token, sizeof(t.token))) {
-        t.remote = true;
-        *ret = t;
-        return CLI_OK;
+    /*
+     * A server that is starting holds the lock (and may answer /healthz)
+     * a moment before it has written server.json and admin.token: wait
+     * for them rather than write behind its back.
+     */
+    for (int waited_ms = 0;; waited_ms += 50) {
+        if (cli_server_running(data_dir, t.url, sizeof(t.url), t.token, sizeof(t.token))) {
+            t.remote = true;
+            *ret = t;
+            return CLI_OK;
+        }
+        if (!data_dir || !data_dir_locked(data_dir))
+            break;
+        if (waited_ms >= CLI_SERVER_WAIT_MS)
+            return cli_fail("a server holds data dir '%s' but its address or token cannot be read "
+                            "('%s/server.json', '%s/admin.token'): retry once it has started",
+                            data_dir, data_dir, data_dir);
+        usleep(50 * 1000);
     }
-    if (data_dir && data_dir_locked(data_dir))
-        return cli_fail("a server holds data dir '%s' but its address or token cannot be read "
-                        "('%s/server.json', '%s/admin.token'): retry once it has started",
-                        data_dir, data_dir, data_dir);
     if (cli_open_store(data_dir, db_url, false, &t.st) != CLI_OK)
         return CLI_FAIL;
     *ret = t;

@@ -265,6 +265,17 @@ import_remote(const struct cli_target *t, int64_t project_id, bool all, struct i
         /* all-or-nothing rejected it: the summary says why */
         cli_print_json(&reply);
         cli_fail("the import had errors and --all-or-nothing is set: nothing was stored");
+    } else if (status == 413 || (status == -ECONNRESET && length < 0)) {
+        /* a chunked body past the cap: the server stops reading and hangs up */
+        cli_fail("the server refused the import: %s is larger than it takes (its --max-import, "
+                 "64 MiB by default; a JSON array: its --max-body, 16 MiB by default); split the "
+                 "input, or import while no server runs%s",
+                 inp->name,
+                 length >= 0 || all ? ""
+                                    : "; records before the cut may be stored already (importing "
+                                      "them again skips their keys)");
+    } else if (status == -EIO) {
+        cli_fail("failed to read %s", inp->name);
     } else if (status == 404) {
         int64_t admin_org;
         if (cli_remote_org(t, &admin_org) == CLI_OK)

@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "queue/queue.h"
 
 const char cli_serve_usage[] =
     "usage: annotd serve [--data DIR] [--listen ADDR:PORT] [--db URL] [options]\n"
@@ -140,7 +141,7 @@ static int purge_fn(struct store_tx *tx, void *ctx)
     return store_token_purge(tx, clock_now_ms());
 }
 
-/* Background upkeep: expired sessions. */
+/* Background upkeep: expired leases every second, expired sessions every minute. */
 struct upkeep {
     struct store *st;
     pthread_mutex_t lock;
@@ -151,17 +152,22 @@ struct upkeep {
 static void *upkeep_main(void *arg)
 {
     struct upkeep *u = arg;
+    unsigned tick = 0;
     pthread_mutex_lock(&u->lock);
     while (!u->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 60;
+        ts.tv_sec += 1;
         pthread_cond_timedwait(&u->cond, &u->lock, &ts);
         if (u->stop)
             break;
         pthread_mutex_unlock(&u->lock);
-        int r = store_write(u->st, purge_fn, NULL);
+        int n, r = queue_reap(u->st, &n);
         if (r < 0)
+            log_warn("failed to return expired leases: %s", err_str(r));
+        else if (n > 0)
+            log_debug("returned %d expired leases to the pool", n);
+        if (++tick % 60 == 0 && (r = store_write(u->st, purge_fn, NULL)) < 0)
             log_warn("failed to purge expired sessions: %s", err_str(r));
         pthread_mutex_lock(&u->lock);
     }

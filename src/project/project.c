@@ -194,19 +194,24 @@ int task_state_parse(const char *s)
     return -1;
 }
 
+void task_to_jw(struct jw *w, const struct store_task *t)
+{
+    jw_obj_begin(w);
+    jw_kint(w, "id", t->id);
+    jw_kint(w, "project", t->project_id);
+    jw_kstr(w, "key", t->key);
+    jw_kraw(w, "data", t->data, strlen(t->data));
+    jw_kint(w, "priority", t->priority);
+    jw_kstr(w, "state", task_state_name(t->state));
+    jw_ktime(w, "created_at", t->created_at);
+    jw_obj_end(w);
+}
+
 void task_to_json(struct buf *out, const struct store_task *t)
 {
     struct jw w;
     jw_init(&w, out);
-    jw_obj_begin(&w);
-    jw_kint(&w, "id", t->id);
-    jw_kint(&w, "project", t->project_id);
-    jw_kstr(&w, "key", t->key);
-    jw_kraw(&w, "data", t->data, strlen(t->data));
-    jw_kint(&w, "priority", t->priority);
-    jw_kstr(&w, "state", task_state_name(t->state));
-    jw_ktime(&w, "created_at", t->created_at);
-    jw_obj_end(&w);
+    task_to_jw(&w, t);
 }
 
 /* ---- import ---- */

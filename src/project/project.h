@@ -20,6 +20,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "schema/schema.h"
 #include "store/store.h"
 
@@ -58,6 +59,7 @@ int project_get(struct store *st, int64_t org_id, int64_t id, struct arena *a, s
 void project_to_json(struct buf *out, const struct store_project *p);
 /* Append a task's JSON representation. */
 void task_to_json(struct buf *out, const struct store_task *t);
+void task_to_jw(struct jw *w, const struct store_task *t);
 const char *task_state_name(int state);
 int task_state_parse(const char *s);
 

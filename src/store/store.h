@@ -243,6 +243,114 @@ struct store_annotation {
 };
 
 /* ------------------------------------------------------------------ */
+/* the queue: assignments and annotations                             */
+
+struct store_assignment {
+    int64_t id;
+    int64_t task_id;
+    int64_t project_id;
+    int64_t user_id;
+    const char *kind;  /* "normal", "rework", "gold" */
+    const char *state; /* "leased", "submitted", "skipped", "released", "expired" */
+    int64_t lease_until;
+    const char *draft; /* JSON text or NULL */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/*
+ * Lease the next eligible task of the project to the user: the user's
+ * live lease if it has one (extended), else the open task of highest
+ * priority, then lowest id, that the user has not submitted or skipped.
+ * Returns 1 with *ret_a and *ret_t, 0 when nothing is left for this user,
+ * or a negative error. The task's slot leaves the open set in the same
+ * transaction.
+ */
+int store_claim(struct store_tx *tx,
+                int64_t org_id,
+                int64_t project_id,
+                int64_t user_id,
+                int64_t now,
+                struct arena *a,
+                struct store_assignment *ret_a,
+                struct store_task *ret_t);
+
+/* The assignment `id` of `user_id` (0: any user); -ERR_NOT_FOUND otherwise. */
+int store_assignment_get(struct store_tx *tx,
+                         int64_t user_id,
+                         int64_t id,
+                         struct arena *a,
+                         struct store_assignment *ret);
+
+struct store_label {
+    const char *field;
+    const char *label;
+    const char *value;
+};
+
+/*
+ * Submit a result for an assignment of `user_id`. Returns 0 with the new
+ * annotation in *ret; -ERR_NOT_FOUND (no such assignment of this user);
+ * -ERR_CONFLICT when it was submitted already (*ret is that annotation) or
+ * when the lease is gone and the task has no free slot left.
+ */
+int store_submit(struct store_tx *tx,
+                 int64_t user_id,
+                 int64_t assignment_id,
+                 struct str result,
+                 const struct store_label *labels,
+                 size_t nlabels,
+                 int64_t now,
+                 struct arena *a,
+                 struct store_annotation *ret);
+
+/* End a lease: state "skipped" or "released". -ERR_CONFLICT when not leased. */
+int store_lease_end(struct store_tx *tx,
+                    int64_t user_id,
+                    int64_t assignment_id,
+                    const char *state,
+                    int64_t now,
+                    struct arena *a,
+                    struct store_assignment *ret);
+
+/* Extend a live lease by the project's lease_seconds. -ERR_CONFLICT when not leased. */
+int store_heartbeat(struct store_tx *tx,
+                    int64_t user_id,
+                    int64_t assignment_id,
+                    int64_t now,
+                    struct arena *a,
+                    struct store_assignment *ret);
+
+/* Store a draft (JSON text) on a leased assignment. -ERR_CONFLICT when not leased. */
+int store_draft(struct store_tx *tx,
+                int64_t user_id,
+                int64_t assignment_id,
+                struct str draft,
+                int64_t now,
+                struct arena *a,
+                struct store_assignment *ret);
+
+/* Return expired leases to the pool; *ret_n is how many. */
+int store_reap(struct store_tx *tx, int64_t now, int max, int *ret_n);
+
+/* Annotations of a task (user_id != 0: only that user's), oldest first. */
+int store_annotation_list(struct store_tx *tx,
+                          int64_t task_id,
+                          int64_t user_id,
+                          int64_t after,
+                          int limit,
+                          struct arena *a,
+                          struct store_annotation **ret,
+                          int *ret_n);
+
+/*
+ * Invariant check for tests and `annotd check`: the number of tasks whose
+ * live leases + submissions exceed the overlap, or whose counters disagree
+ * with their assignments.
+ */
+int store_check_queue(struct store_tx *tx, int64_t project_id, int64_t *ret_bad);
+
+/* ------------------------------------------------------------------ */
 /* export                                                              */
 
 /*

@@ -53,8 +53,27 @@ enum stmt_id {
     ST_EXPORT_TASKS,
     ST_EXPORT_ANNOTATIONS,
     ST_AUDIT,
-    ST_MAX_FOUNDATION,
-    /* the queue and later modules extend from here */
+    /* the queue */
+    ST_Q_PROJECT,
+    ST_Q_HELD,
+    ST_Q_CANDIDATE,
+    ST_Q_LEASE,
+    ST_Q_TASK_GET,
+    ST_Q_TASK_UPDATE,
+    ST_Q_PROJECT_COUNTS,
+    ST_Q_ASSIGNMENT_GET,
+    ST_Q_ASSIGNMENT_SET,
+    ST_Q_ASSIGNMENT_DRAFT,
+    ST_Q_ANNOTATION_INSERT,
+    ST_Q_ANNOTATION_VERSION,
+    ST_Q_ANNOTATION_BY_ASSIGNMENT,
+    ST_Q_TASK_SLOTS,
+    ST_Q_ANNOTATION_LIST,
+    ST_Q_ANNOTATION_LIST_USER,
+    ST_Q_LABEL_INSERT,
+    ST_Q_EXPIRED,
+    ST_Q_CHECK,
+    /* later modules extend from here */
     ST_MAX = 128
 };
 

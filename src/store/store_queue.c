@@ -1,0 +1,513 @@
+/*
+ * store_queue.c: assignments, claims, submissions, leases, annotations.
+ *
+ * DESIGN
+ * A task's counters (n_leased, n_submitted) and open_slots =
+ * overlap - n_leased - n_submitted change only through task_adjust(), in
+ * the same transaction as the assignment they follow, so they always agree
+ * with the assignments (store_check_queue() verifies it). The open set is
+ * the partial index tasks_open (open_slots > 0): a claim takes the first
+ * eligible task from it and never scans past leased or finished tasks.
+ * Expired leases stay "leased" (and keep their slot) until the reaper
+ * returns them; a late submit on such a lease is accepted.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "store/store_int.h"
+
+#define STMT_OR_FAIL(var, tx, id, sql)                                                             \
+    struct db_stmt *var = stmt_get((tx), (id), (sql));                                             \
+    if (!var)                                                                                      \
+        return -ERR_STORE
+
+#define ASSIGNMENT_COLS                                                                            \
+    "id, task_id, project_id, user_id, kind, state, lease_until, draft, created_at, updated_at"
+
+static void assignment_row(struct store_tx *tx, struct db_stmt *s, struct arena *a,
+                           struct store_assignment *r)
+{
+    r->id = db_int64(tx, s, 0);
+    r->task_id = db_int64(tx, s, 1);
+    r->project_id = db_int64(tx, s, 2);
+    r->user_id = db_int64(tx, s, 3);
+    r->kind = db_text(tx, s, 4, a);
+    r->state = db_text(tx, s, 5, a);
+    r->lease_until = db_int64(tx, s, 6);
+    r->draft = db_text(tx, s, 7, a);
+    r->created_at = db_int64(tx, s, 8);
+    r->updated_at = db_int64(tx, s, 9);
+}
+
+/*
+ * Apply deltas to a task's counters, recompute open_slots and state, and
+ * keep the project's counts in step.
+ */
+static int task_adjust(struct store_tx *tx, int64_t task_id, int d_leased, int d_submitted)
+{
+    STMT_OR_FAIL(q, tx, ST_Q_TASK_GET,
+                 "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap"
+                 " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ?");
+    db_bind_int64(tx, q, 1, task_id);
+    int r = db_step(tx, q);
+    if (r != 1) {
+        db_reset(tx, q);
+        return r < 0 ? r : -ERR_NOT_FOUND;
+    }
+    int64_t project_id = db_int64(tx, q, 0);
+    int old_state = (int)db_int64(tx, q, 1);
+    int leased = (int)db_int64(tx, q, 2) + d_leased;
+    int submitted = (int)db_int64(tx, q, 3) + d_submitted;
+    int overlap = (int)db_int64(tx, q, 4);
+    db_reset(tx, q);
+    if (leased < 0 || submitted < 0)
+        return -ERR_STORE; /* counters out of step: refuse rather than corrupt */
+
+    int open_slots = overlap - leased - submitted;
+    if (open_slots < 0)
+        open_slots = 0;
+    int state = submitted >= overlap ? TASK_DONE : leased + submitted > 0 ? TASK_IN_PROGRESS : TASK_OPEN;
+
+    STMT_OR_FAIL(u, tx, ST_Q_TASK_UPDATE,
+                 "UPDATE tasks SET n_leased = ?, n_submitted = ?, open_slots = ?, state = ? WHERE id = ?");
+    db_bind_int64(tx, u, 1, leased);
+    db_bind_int64(tx, u, 2, submitted);
+    db_bind_int64(tx, u, 3, open_slots);
+    db_bind_int64(tx, u, 4, state);
+    db_bind_int64(tx, u, 5, task_id);
+    r = db_run(tx, u);
+    if (r < 0 || state == old_state)
+        return r;
+
+    STMT_OR_FAIL(pc, tx, ST_Q_PROJECT_COUNTS,
+                 "UPDATE projects SET n_in_progress = n_in_progress + ?, n_done = n_done + ? WHERE id = ?");
+    db_bind_int64(tx, pc, 1, (state == TASK_IN_PROGRESS) - (old_state == TASK_IN_PROGRESS));
+    db_bind_int64(tx, pc, 2, (state == TASK_DONE) - (old_state == TASK_DONE));
+    db_bind_int64(tx, pc, 3, project_id);
+    return db_run(tx, pc);
+}
+
+static int project_lease(struct store_tx *tx, int64_t org_id, int64_t project_id, int *ret_lease_s)
+{
+    STMT_OR_FAIL(s, tx, ST_Q_PROJECT,
+                 "SELECT lease_seconds FROM projects WHERE id = ? AND (org_id = ? OR ? = 0)");
+    db_bind_int64(tx, s, 1, project_id);
+    db_bind_int64(tx, s, 2, org_id);
+    db_bind_int64(tx, s, 3, org_id);
+    int r = db_step(tx, s);
+    if (r == 1)
+        *ret_lease_s = (int)db_int64(tx, s, 0);
+    db_reset(tx, s);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_NOT_FOUND;
+}
+
+static int set_assignment(struct store_tx *tx, int64_t id, const char *state, int64_t lease_until,
+                          bool keep_draft, int64_t now)
+{
+    STMT_OR_FAIL(s, tx, ST_Q_ASSIGNMENT_SET,
+                 "UPDATE assignments SET state = ?, lease_until = ?, updated_at = ?,"
+                 " draft = CASE WHEN ? = 1 THEN draft ELSE NULL END WHERE id = ?");
+    db_bind_text(tx, s, 1, state);
+    db_bind_int64(tx, s, 2, lease_until);
+    db_bind_int64(tx, s, 3, now);
+    db_bind_int64(tx, s, 4, keep_draft ? 1 : 0);
+    db_bind_int64(tx, s, 5, id);
+    return db_run(tx, s);
+}
+
+int store_assignment_get(struct store_tx *tx,
+                         int64_t user_id,
+                         int64_t id,
+                         struct arena *a,
+                         struct store_assignment *ret)
+{
+    STMT_OR_FAIL(s, tx, ST_Q_ASSIGNMENT_GET,
+                 "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE id = ? AND (user_id = ? OR ? = 0)");
+    db_bind_int64(tx, s, 1, id);
+    db_bind_int64(tx, s, 2, user_id);
+    db_bind_int64(tx, s, 3, user_id);
+    int r = db_step(tx, s);
+    if (r == 1)
+        assignment_row(tx, s, a, ret);
+    db_reset(tx, s);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_NOT_FOUND;
+}
+
+int store_claim(struct store_tx *tx,
+                int64_t org_id,
+                int64_t project_id,
+                int64_t user_id,
+                int64_t now,
+                struct arena *a,
+                struct store_assignment *ret_a,
+                struct store_task *ret_t)
+{
+    int lease_s;
+    int r = project_lease(tx, org_id, project_id, &lease_s);
+    if (r < 0)
+        return r;
+    int64_t lease_until = now + (int64_t)lease_s * 1000;
+
+    /* a lease the user holds already comes back (with its draft), extended */
+    STMT_OR_FAIL(h, tx, ST_Q_HELD,
+                 "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE user_id = ? AND project_id = ?"
+                 " AND state = 'leased' AND kind = 'normal' ORDER BY id LIMIT 1");
+    db_bind_int64(tx, h, 1, user_id);
+    db_bind_int64(tx, h, 2, project_id);
+    r = db_step(tx, h);
+    if (r == 1)
+        assignment_row(tx, h, a, ret_a);
+    db_reset(tx, h);
+    if (r < 0)
+        return r;
+    if (r == 1) {
+        r = set_assignment(tx, ret_a->id, "leased", lease_until, true, now);
+        if (r < 0)
+            return r;
+        ret_a->lease_until = lease_until;
+        ret_a->updated_at = now;
+        r = store_task_get(tx, 0, ret_a->task_id, a, ret_t);
+        return r < 0 ? r : 1;
+    }
+
+    STMT_OR_FAIL(c, tx, ST_Q_CANDIDATE,
+                 "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
+                 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
+                 " AND a.user_id = ? AND a.kind = 'normal' AND a.state IN ('submitted', 'skipped'))"
+                 " ORDER BY t.priority DESC, t.id LIMIT 1");
+    db_bind_int64(tx, c, 1, project_id);
+    db_bind_int64(tx, c, 2, user_id);
+    r = db_step(tx, c);
+    int64_t task_id = r == 1 ? db_int64(tx, c, 0) : 0;
+    db_reset(tx, c);
+    if (r <= 0)
+        return r;
+
+    /* a released or expired assignment of the same task is taken up again */
+    STMT_OR_FAIL(l, tx, ST_Q_LEASE,
+                 "INSERT INTO assignments (task_id, project_id, user_id, kind, state, lease_until,"
+                 " created_at, updated_at) VALUES (?, ?, ?, 'normal', 'leased', ?, ?, ?)"
+                 " ON CONFLICT (task_id, user_id) WHERE kind = 'normal' DO UPDATE SET"
+                 " state = 'leased', lease_until = excluded.lease_until, updated_at = excluded.updated_at"
+                 " RETURNING " ASSIGNMENT_COLS);
+    db_bind_int64(tx, l, 1, task_id);
+    db_bind_int64(tx, l, 2, project_id);
+    db_bind_int64(tx, l, 3, user_id);
+    db_bind_int64(tx, l, 4, lease_until);
+    db_bind_int64(tx, l, 5, now);
+    db_bind_int64(tx, l, 6, now);
+    r = db_step(tx, l);
+    if (r == 1)
+        assignment_row(tx, l, a, ret_a);
+    db_reset(tx, l);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return -ERR_STORE;
+    r = task_adjust(tx, task_id, +1, 0);
+    if (r < 0)
+        return r;
+    r = store_task_get(tx, 0, task_id, a, ret_t);
+    return r < 0 ? r : 1;
+}
+
+#define ANNOTATION_COLS                                                                            \
+    "id, task_id, project_id, COALESCE(assignment_id, 0), COALESCE(user_id, 0), version, source,"  \
+    " result, created_at"
+
+static void annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena *a,
+                           struct store_annotation *r)
+{
+    r->id = db_int64(tx, s, 0);
+    r->task_id = db_int64(tx, s, 1);
+    r->project_id = db_int64(tx, s, 2);
+    r->assignment_id = db_int64(tx, s, 3);
+    r->user_id = db_int64(tx, s, 4);
+    r->version = (int)db_int64(tx, s, 5);
+    r->source = db_text(tx, s, 6, a);
+    r->result = db_text(tx, s, 7, a);
+    r->created_at = db_int64(tx, s, 8);
+}
+
+static int free_slots(struct store_tx *tx, int64_t task_id, int *ret)
+{
+    STMT_OR_FAIL(q, tx, ST_Q_TASK_SLOTS, "SELECT open_slots FROM tasks WHERE id = ?");
+    db_bind_int64(tx, q, 1, task_id);
+    int r = db_step(tx, q);
+    if (r == 1)
+        *ret = (int)db_int64(tx, q, 0);
+    db_reset(tx, q);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_NOT_FOUND;
+}
+
+int store_submit(struct store_tx *tx,
+                 int64_t user_id,
+                 int64_t assignment_id,
+                 struct str result,
+                 const struct store_label *labels,
+                 size_t nlabels,
+                 int64_t now,
+                 struct arena *a,
+                 struct store_annotation *ret)
+{
+    struct store_assignment as;
+    int r = store_assignment_get(tx, user_id, assignment_id, a, &as);
+    if (r < 0)
+        return r;
+
+    if (strcmp(as.state, "submitted") == 0) {
+        STMT_OR_FAIL(s, tx, ST_Q_ANNOTATION_BY_ASSIGNMENT,
+                     "SELECT " ANNOTATION_COLS " FROM annotations WHERE assignment_id = ?"
+                     " ORDER BY id DESC LIMIT 1");
+        db_bind_int64(tx, s, 1, assignment_id);
+        r = db_step(tx, s);
+        if (r == 1)
+            annotation_row(tx, s, a, ret);
+        db_reset(tx, s);
+        if (r < 0)
+            return r;
+        return r == 1 ? -ERR_CONFLICT : -ERR_STORE;
+    }
+    if (strcmp(as.state, "skipped") == 0)
+        return -ERR_CONFLICT;
+
+    int d_leased = 0;
+    if (strcmp(as.state, "leased") == 0) {
+        d_leased = -1; /* its slot becomes the submission's */
+    } else {
+        /* released or expired: re-take a slot if one is free */
+        int slots;
+        r = free_slots(tx, as.task_id, &slots);
+        if (r < 0)
+            return r;
+        if (slots <= 0)
+            return -ERR_CONFLICT;
+    }
+
+    STMT_OR_FAIL(v, tx, ST_Q_ANNOTATION_VERSION,
+                 "SELECT COALESCE(MAX(version), 0) + 1 FROM annotations WHERE task_id = ? AND user_id = ?");
+    db_bind_int64(tx, v, 1, as.task_id);
+    db_bind_int64(tx, v, 2, user_id);
+    r = db_step(tx, v);
+    int version = r == 1 ? (int)db_int64(tx, v, 0) : 1;
+    db_reset(tx, v);
+    if (r < 0)
+        return r;
+
+    STMT_OR_FAIL(ins, tx, ST_Q_ANNOTATION_INSERT,
+                 "INSERT INTO annotations (task_id, project_id, assignment_id, user_id, version, source,"
+                 " result, created_at) VALUES (?, ?, ?, ?, ?, 'human', ?, ?) RETURNING " ANNOTATION_COLS);
+    db_bind_int64(tx, ins, 1, as.task_id);
+    db_bind_int64(tx, ins, 2, as.project_id);
+    db_bind_int64(tx, ins, 3, assignment_id);
+    db_bind_int64(tx, ins, 4, user_id);
+    db_bind_int64(tx, ins, 5, version);
+    db_bind_textn(tx, ins, 6, result.p, result.len);
+    db_bind_int64(tx, ins, 7, now);
+    r = db_step(tx, ins);
+    if (r == 1)
+        annotation_row(tx, ins, a, ret);
+    db_reset(tx, ins);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return -ERR_STORE;
+
+    r = set_assignment(tx, assignment_id, "submitted", as.lease_until, false, now);
+    if (r < 0)
+        return r;
+    r = task_adjust(tx, as.task_id, d_leased, +1);
+    if (r < 0)
+        return r;
+
+    STMT_OR_FAIL(lb, tx, ST_Q_LABEL_INSERT,
+                 "INSERT INTO labels (annotation_id, task_id, project_id, user_id, field, label, value)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (size_t i = 0; i < nlabels; i++) {
+        db_bind_int64(tx, lb, 1, ret->id);
+        db_bind_int64(tx, lb, 2, as.task_id);
+        db_bind_int64(tx, lb, 3, as.project_id);
+        db_bind_int64(tx, lb, 4, user_id);
+        db_bind_text(tx, lb, 5, labels[i].field);
+        db_bind_text(tx, lb, 6, labels[i].label);
+        db_bind_text(tx, lb, 7, labels[i].value);
+        r = db_run(tx, lb);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int store_lease_end(struct store_tx *tx,
+                    int64_t user_id,
+                    int64_t assignment_id,
+                    const char *state,
+                    int64_t now,
+                    struct arena *a,
+                    struct store_assignment *ret)
+{
+    int r = store_assignment_get(tx, user_id, assignment_id, a, ret);
+    if (r < 0)
+        return r;
+    if (strcmp(ret->state, "leased") != 0)
+        return -ERR_CONFLICT;
+    bool keep_draft = strcmp(state, "released") == 0;
+    r = set_assignment(tx, assignment_id, state, ret->lease_until, keep_draft, now);
+    if (r < 0)
+        return r;
+    ret->state = state;
+    ret->updated_at = now;
+    if (!keep_draft)
+        ret->draft = NULL;
+    return task_adjust(tx, ret->task_id, -1, 0);
+}
+
+int store_heartbeat(struct store_tx *tx,
+                    int64_t user_id,
+                    int64_t assignment_id,
+                    int64_t now,
+                    struct arena *a,
+                    struct store_assignment *ret)
+{
+    int r = store_assignment_get(tx, user_id, assignment_id, a, ret);
+    if (r < 0)
+        return r;
+    if (strcmp(ret->state, "leased") != 0)
+        return -ERR_CONFLICT;
+    int lease_s;
+    r = project_lease(tx, 0, ret->project_id, &lease_s);
+    if (r < 0)
+        return r;
+    int64_t until = now + (int64_t)lease_s * 1000;
+    r = set_assignment(tx, assignment_id, "leased", until, true, now);
+    if (r < 0)
+        return r;
+    ret->lease_until = until;
+    ret->updated_at = now;
+    return 0;
+}
+
+int store_draft(struct store_tx *tx,
+                int64_t user_id,
+                int64_t assignment_id,
+                struct str draft,
+                int64_t now,
+                struct arena *a,
+                struct store_assignment *ret)
+{
+    int r = store_assignment_get(tx, user_id, assignment_id, a, ret);
+    if (r < 0)
+        return r;
+    if (strcmp(ret->state, "leased") != 0 && strcmp(ret->state, "released") != 0 &&
+        strcmp(ret->state, "expired") != 0)
+        return -ERR_CONFLICT;
+    STMT_OR_FAIL(s, tx, ST_Q_ASSIGNMENT_DRAFT,
+                 "UPDATE assignments SET draft = ?, updated_at = ? WHERE id = ?");
+    db_bind_textn(tx, s, 1, draft.p, draft.len);
+    db_bind_int64(tx, s, 2, now);
+    db_bind_int64(tx, s, 3, assignment_id);
+    r = db_run(tx, s);
+    if (r < 0)
+        return r;
+    ret->draft = arena_strndup(a, draft.p, draft.len);
+    ret->updated_at = now;
+    return 0;
+}
+
+int store_reap(struct store_tx *tx, int64_t now, int max, int *ret_n)
+{
+    enum { REAP_PAGE = 256 };
+    if (max > REAP_PAGE)
+        max = REAP_PAGE;
+    STMT_OR_FAIL(s, tx, ST_Q_EXPIRED,
+                 "SELECT id, task_id FROM assignments WHERE state = 'leased' AND lease_until < ?"
+                 " ORDER BY lease_until LIMIT ?");
+    int64_t ids[REAP_PAGE], tasks[REAP_PAGE];
+    db_bind_int64(tx, s, 1, now);
+    db_bind_int64(tx, s, 2, max);
+    int n = 0, r = 0;
+    while (n < max && (r = db_step(tx, s)) == 1) {
+        ids[n] = db_int64(tx, s, 0);
+        tasks[n] = db_int64(tx, s, 1);
+        n++;
+    }
+    db_reset(tx, s);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < n; i++) {
+        r = set_assignment(tx, ids[i], "expired", now, true, now);
+        if (r < 0)
+            return r;
+        r = task_adjust(tx, tasks[i], -1, 0);
+        if (r < 0)
+            return r;
+    }
+    *ret_n = n;
+    return 0;
+}
+
+int store_annotation_list(struct store_tx *tx,
+                          int64_t task_id,
+                          int64_t user_id,
+                          int64_t after,
+                          int limit,
+                          struct arena *a,
+                          struct store_annotation **ret,
+                          int *ret_n)
+{
+    struct db_stmt *s;
+    if (user_id) {
+        s = stmt_get(tx, ST_Q_ANNOTATION_LIST_USER,
+                     "SELECT " ANNOTATION_COLS " FROM annotations WHERE task_id = ? AND user_id = ?"
+                     " AND id > ? ORDER BY id LIMIT ?");
+        if (!s)
+            return -ERR_STORE;
+        db_bind_int64(tx, s, 1, task_id);
+        db_bind_int64(tx, s, 2, user_id);
+        db_bind_int64(tx, s, 3, after);
+        db_bind_int64(tx, s, 4, limit);
+    } else {
+        s = stmt_get(tx, ST_Q_ANNOTATION_LIST,
+                     "SELECT " ANNOTATION_COLS " FROM annotations WHERE task_id = ? AND id > ?"
+                     " ORDER BY id LIMIT ?");
+        if (!s)
+            return -ERR_STORE;
+        db_bind_int64(tx, s, 1, task_id);
+        db_bind_int64(tx, s, 2, after);
+        db_bind_int64(tx, s, 3, limit);
+    }
+    struct store_annotation *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
+    if (!items) {
+        db_reset(tx, s);
+        return -ENOMEM;
+    }
+    int n = 0, r = 0;
+    while (n < limit && (r = db_step(tx, s)) == 1)
+        annotation_row(tx, s, a, &items[n++]);
+    db_reset(tx, s);
+    if (r < 0)
+        return r;
+    *ret = items;
+    *ret_n = n;
+    return 0;
+}
+
+int store_check_queue(struct store_tx *tx, int64_t project_id, int64_t *ret_bad)
+{
+    STMT_OR_FAIL(s, tx, ST_Q_CHECK,
+                 "SELECT COUNT(*) FROM tasks t JOIN projects p ON p.id = t.project_id"
+                 " WHERE t.project_id = ? AND (t.n_leased + t.n_submitted > p.overlap"
+                 " OR t.n_leased <> (SELECT COUNT(*) FROM assignments a WHERE a.task_id = t.id"
+                 "   AND a.state = 'leased' AND a.kind = 'normal')"
+                 " OR t.n_submitted <> (SELECT COUNT(*) FROM assignments a WHERE a.task_id = t.id"
+                 "   AND a.state = 'submitted' AND a.kind = 'normal')"
+                 " OR t.open_slots <> CASE WHEN p.overlap - t.n_leased - t.n_submitted > 0"
+                 "   THEN p.overlap - t.n_leased - t.n_submitted ELSE 0 END)");
+    db_bind_int64(tx, s, 1, project_id);
+    int r = db_step(tx, s);
+    if (r == 1)
+        *ret_bad = db_int64(tx, s, 0);
+    db_reset(tx, s);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_STORE;
+}
