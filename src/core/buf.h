@@ -44,7 +44,7 @@ int buf_adds(struct buf *b, const char *s);
 int buf_addstr(struct buf *b, struct str s);
 int buf_addch(struct buf *b, char c);
 int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Shorten to `len` bytes (no-op when longer than the content). */
 void buf_truncate(struct buf *b, size_t len);
