@@ -6,6 +6,7 @@
 #define ANNOTD_API_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ struct api_app {
     int64_t session_ttl_ms;
     const char *cookie_name;
     bool secure_cookie; /* add Secure to the session cookie (behind TLS) */
+    atomic_bool ready;  /* /healthz answers 200 once set */
 };
 
 /* The route table for http_server_start(); limits fill the body caps. */

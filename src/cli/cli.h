@@ -132,8 +132,9 @@ struct cli_target {
 
 /*
  * Find the server serving data_dir, or else open the store (data_dir may be
- * NULL with a --db URL). Logs and returns CLI_FAIL on failure, also when a
- * server holds the data dir but has not published its address yet.
+ * NULL with a --db URL). A server that holds the data dir but has not
+ * published its address yet (starting) is waited for, up to 5 s. Logs and
+ * returns CLI_FAIL on failure.
  */
 int cli_target_open(const char *data_dir, const char *db_url, struct cli_target *ret);
 /* Close the store when one was opened. NULL ok. */

@@ -89,23 +89,21 @@ static int config_load(const char *arg, json_t **ret)
     return CLI_OK;
 }
 
-/* The server's POST /api/v1/projects, in the admin's org only. */
+/* The server's POST /api/v1/projects; the platform admin names the org. */
 static int project_create_remote(const struct cli_target *t, int64_t org_id, const json_t *body)
 {
-    int64_t admin_org;
-    if (cli_remote_org(t, &admin_org) != CLI_OK)
-        return CLI_FAIL;
-    if (org_id != admin_org)
-        return cli_fail("cannot create a project in org %lld through the running server: the CLI "
-                        "acts as the platform admin, and the API creates projects only in the "
-                        "caller's own org (%lld); stop the server and run this again, or call "
-                        "POST /api/v1/projects as an owner or manager of org %lld",
-                        (long long)org_id, (long long)admin_org, (long long)org_id);
+    json_t *with_org = json_deep_copy(body);
+    if (!with_org || json_object_set_new(with_org, "org", json_integer(org_id)) < 0) {
+        json_decref(with_org);
+        return cli_fail("out of memory");
+    }
     struct buf text, reply;
     buf_init(&text, 0);
     buf_init(&reply, 1u << 20);
     int rc = CLI_FAIL;
-    if (json_dump_buf(body, &text) < 0) {
+    int dumped = json_dump_buf(with_org, &text);
+    json_decref(with_org);
+    if (dumped < 0) {
         cli_fail("out of memory");
         goto out;
     }

@@ -350,6 +350,7 @@ int cli_serve(int argc, char **argv)
     pthread_t upkeep_thread;
     bool upkeep_started = pthread_create(&upkeep_thread, NULL, upkeep_main, &up) == 0;
 
+    atomic_store(&app.ready, true);
     log_info("annotd %s serving '%s' (%s) on http://%s%s%s:%u", ANNOTD_VERSION, data,
              store_backend(st), v6 ? "[" : "", addr, v6 ? "]" : "", http_server_port(srv));
 

@@ -76,22 +76,11 @@ static int user_read_fn(struct store_tx *tx, void *ctx)
     return store_user_get(tx, c->org_id, c->id, c->a, &c->u);
 }
 
-/* The server's POST /api/v1/users, in the admin's org only. */
+/* The server's POST /api/v1/users; the platform admin names the org. */
 static int user_add_remote(const struct cli_target *t, const struct user_add *u)
 {
-    int64_t admin_org;
-    if (cli_remote_org(t, &admin_org) != CLI_OK)
-        return CLI_FAIL;
-    if (u->org_id != admin_org)
-        return cli_fail(
-            "cannot add a user to org %lld through the running server: the CLI acts "
-            "as the platform admin, and the API adds users only to the caller's own "
-            "org (%lld); stop the server and run this again, or call POST /api/v1/users "
-            "as an owner of org %lld",
-            (long long)u->org_id, (long long)admin_org, (long long)u->org_id);
-
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "login", u->login, "password", u->password,
-                             "name", u->name, "role", u->role);
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:I}", "login", u->login, "password", u->password,
+                             "name", u->name, "role", u->role, "org", (json_int_t)u->org_id);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text)

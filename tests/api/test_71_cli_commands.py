@@ -323,12 +323,16 @@ def test_server_org_and_user_add(cli):
                   cli.pwfile("x"))
     assert "taken" in cp.stderr
 
-    # the admin's token is scoped to its own org: another org is refused, clearly
+    # the platform admin names another org in the request: the user lands there
     login = unique("u")
-    cp = cli.fail("user", "add", "--org", org["id"], "--login", login, "--role", "viewer",
-                  "--password-file", cli.pwfile(login))
-    assert "running server" in cp.stderr and str(org["id"]) in cp.stderr
-    assert login not in [u["login"] for u in owner.list_all("/api/v1/users")]
+    made = cli.json("user", "add", "--org", org["id"], "--login", login, "--role", "viewer",
+                    "--password-file", cli.pwfile(login))
+    assert made["org"]["id"] == org["id"]
+    assert login in [u["login"] for u in owner.list_all("/api/v1/users")]
+    # an org that does not exist is refused with the server's word
+    cp = cli.fail("user", "add", "--org", 999999, "--login", unique("u"), "--role", "viewer",
+                  "--password-file", cli.pwfile("x"))
+    assert "no such org" in cp.stderr
 
 
 def test_server_project_import_export_backup(cli):
@@ -378,15 +382,30 @@ def test_server_project_import_export_backup(cli):
     expect(import_tasks(admin, pid, [{"key": "after", "data": {"text": "x"}}]), 200)
 
 
-def test_server_refuses_other_orgs_projects(cli):
+def test_server_works_in_other_orgs_for_the_platform_admin(cli):
     org = make_org(cli)  # offline
     other, _ = make_project(cli, org["id"])
     cli.start()
-    cp = cli.fail("project", "create", "--org", org["id"], "--name", "p", "--kind", "text",
-                  "--config", json.dumps(TEXT_CONFIG))
-    assert "running server" in cp.stderr and str(org["id"]) in cp.stderr
-    cp = cli.fail("import", "--project", other["id"], cli.file(jsonl(RECORDS)))
-    assert "no project %d" % other["id"] in cp.stderr and "platform admin" in cp.stderr
+    made = cli.json("project", "create", "--org", org["id"], "--name", unique("p"), "--kind", "text",
+                    "--config", json.dumps(TEXT_CONFIG))
+    assert made["org"] == org["id"]
+    res = cli.json("import", "--project", other["id"], cli.file(jsonl(RECORDS)))
+    assert res["created"] > 0
+    cp = cli.fail("import", "--project", 999999, cli.file(jsonl(RECORDS)))
+    assert "999999" in cp.stderr
     # export reads the store: any org's project
     summary = cli.json("export", "--project", other["id"], "--out", cli.tmp / "o.jsonl")
-    assert summary["tasks"] == 0
+    assert summary["tasks"] == res["created"]
+
+
+def test_server_import_over_the_servers_cap(cli):
+    doc, _ = make_project(cli, cli.admin_org)
+    cli.srv.serve_args = ["--max-import", "4k"]
+    cli.start()
+    big = jsonl({"key": "b%d" % i, "data": {"text": "x" * 40}} for i in range(400))
+    assert len(big) > 16 * 1024
+    cp = cli.fail("import", "--project", doc["id"], cli.file(big))  # announced length: 413
+    assert "larger than it takes" in cp.stderr and cp.stdout == ""
+    cp = cli.fail("import", "--project", doc["id"], "-", input=big)  # chunked: cut off
+    assert "larger than it takes" in cp.stderr and cp.stdout == ""
+    assert cli.srv.alive()

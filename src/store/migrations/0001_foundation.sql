@@ -71,6 +71,7 @@ CREATE TABLE tasks (
     created_at BIGINT NOT NULL,
     UNIQUE (project_id, key)
 );
+CREATE INDEX tasks_project ON tasks(project_id, id);
 CREATE INDEX tasks_project_state ON tasks(project_id, state, id);
 CREATE INDEX tasks_open ON tasks(project_id, priority DESC, id) WHERE open_slots > 0;
 
