@@ -76,6 +76,16 @@ static struct arena_block *arena_new_block(struct arena *a, size_t min)
         size = ARENA_MAX_BLOCK;
     if (size < min)
         size = min;
+    if (a->budget) {
+        /* the last block may be smaller than doubling asks, so the whole budget is usable */
+        size_t left = a->used < a->budget ? a->budget - a->used : 0;
+        if (left < sizeof(struct arena_block) + min) {
+            a->err = -E2BIG;
+            return NULL;
+        }
+        if (size > left - sizeof(struct arena_block))
+            size = left - sizeof(struct arena_block);
+    }
     size_t total = sizeof(struct arena_block) + size;
     if (total < size || (a->budget && (total > a->budget || a->used > a->budget - total))) {
         a->err = -E2BIG;

@@ -45,6 +45,11 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 
 void clock_format(int64_t ms, char out[static CLOCK_RFC3339_LEN + 1])
 {
+    /* the format has four year digits: clamp to 0000-01-01 .. 9999-12-31 */
+    if (ms < -62167219200000LL)
+        ms = -62167219200000LL;
+    if (ms > 253402300799999LL)
+        ms = 253402300799999LL;
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     int millis = (int)(ms - secs * 1000);
     int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -52,10 +57,8 @@ void clock_format(int64_t ms, char out[static CLOCK_RFC3339_LEN + 1])
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    if (y < 0 || y > 9999)
-        y = y < 0 ? 0 : 9999;
     char tmp[64];
-    snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m % 13, d % 32,
+    snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m, d,
              (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), millis);
     memcpy(out, tmp, CLOCK_RFC3339_LEN);
     out[CLOCK_RFC3339_LEN] = '\0';

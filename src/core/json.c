@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -33,32 +34,93 @@ int json_depth(const char *p, size_t len)
     return max;
 }
 
-/* Path of the first real number too big for int64 (after an INT_AS_REAL parse). */
-static bool find_huge(const json_t *v, char *path, size_t size)
+/*
+ * Path ("a.b[2]") of the first integer literal in well-formed JSON text that
+ * does not fit in 64 bits: jansson stops at the first one and says only
+ * "too big integer". A small tokenizer keeps the path to every value.
+ */
+struct path_frame {
+    bool array;
+    size_t index;
+    const char *key;
+    size_t key_len;
+};
+
+static bool int_literal_overflows(const char *p, size_t len)
 {
-    size_t len = strlen(path);
-    if (json_is_real(v)) {
-        double d = json_real_value(v);
-        return d >= 9223372036854775807.0 || d <= -9223372036854775808.0;
+    char tmp[64];
+    if (len >= sizeof(tmp))
+        return true; /* more than 63 digits */
+    memcpy(tmp, p, len);
+    tmp[len] = '\0';
+    errno = 0;
+    (void)strtoll(tmp, NULL, 10);
+    return errno == ERANGE;
+}
+
+static void path_write(const struct path_frame *st, int depth, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; i < depth && n < size; i++) {
+        int w;
+        if (st[i].array)
+            w = snprintf(out + n, size - n, "[%zu]", st[i].index);
+        else
+            w = snprintf(out + n, size - n, "%s%.*s", n ? "." : "", (int)st[i].key_len, st[i].key);
+        if (w < 0)
+            break;
+        n += (size_t)w;
     }
-    if (json_is_object(v)) {
-        const char *key;
-        json_t *child;
-        json_object_foreach ((json_t *)v, key, child) {
-            snprintf(path + len, size - len, "%s%s", len ? "." : "", key);
-            if (find_huge(child, path, size))
+}
+
+static bool find_overflow_path(const char *p, size_t len, char *out, size_t size)
+{
+    struct path_frame st[JSON_MAX_DEPTH_DEFAULT * 16];
+    int depth = 0;
+    bool want_key = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (c == '{' || c == '[') {
+            if (depth == (int)(sizeof(st) / sizeof(st[0])))
+                return false;
+            st[depth].array = c == '[';
+            st[depth].index = 0;
+            st[depth].key = NULL;
+            st[depth].key_len = 0;
+            depth++;
+            want_key = c == '{';
+        } else if (c == '}' || c == ']') {
+            depth--;
+            want_key = false;
+        } else if (c == ',') {
+            if (depth > 0 && st[depth - 1].array)
+                st[depth - 1].index++;
+            else
+                want_key = true;
+        } else if (c == '"') {
+            size_t start = ++i;
+            while (i < len && p[i] != '"')
+                i += p[i] == '\\' ? 2 : 1;
+            if (want_key && depth > 0) {
+                st[depth - 1].key = p + start;
+                st[depth - 1].key_len = i - start;
+                want_key = false;
+            }
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t start = i;
+            bool integer = true;
+            while (i + 1 < len && strchr("0123456789+-.eE", p[i + 1])) {
+                i++;
+                if (p[i] == '.' || p[i] == 'e' || p[i] == 'E')
+                    integer = false;
+            }
+            if (integer && int_literal_overflows(p + start, i - start + 1)) {
+                path_write(st, depth, out, size);
                 return true;
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *child;
-        json_array_foreach (v, i, child) {
-            snprintf(path + len, size - len, "[%zu]", i);
-            if (find_huge(child, path, size))
-                return true;
+            }
         }
     }
-    path[len] = '\0';
     return false;
 }
 
@@ -82,15 +144,16 @@ int json_parse(const char *p,
     if (!v && json_error_code(&e) == json_error_numeric_overflow) {
         /* well-formed JSON with an integer beyond 64 bits: say where */
         json_t *reals = json_loadb(p, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
-        if (reals && ret_info) {
-            ret_info->path[0] = '\0';
-            find_huge(reals, ret_info->path, sizeof(ret_info->path));
-            snprintf(ret_info->message, sizeof(ret_info->message), "number out of range");
-            ret_info->line = e.line;
-            ret_info->column = e.column;
-        }
         if (reals) {
             json_decref(reals);
+            if (ret_info) {
+                if (!find_overflow_path(p, len, ret_info->path, sizeof(ret_info->path)))
+                    ret_info->path[0] = '\0';
+                snprintf(ret_info->message, sizeof(ret_info->message),
+                         "integer out of range (at most 64 bits)");
+                ret_info->line = e.line;
+                ret_info->column = e.column;
+            }
             return -ERR_INVALID_REQUEST;
         }
     }
@@ -285,7 +348,7 @@ void jw_double(struct jw *w, double v)
     jw_sep(w);
     if (!isfinite(v))
         buf_adds(w->out, "null");
-    else if (v == (double)(long long)v && fabs(v) < 1e15)
+    else if (fabs(v) < 1e15 && v == (double)(long long)v)
         buf_addf(w->out, "%lld", (long long)v);
     else
         buf_addf(w->out, "%.17g", v);

@@ -91,7 +91,7 @@ void jw_kbool(struct jw *w, const char *key, bool v);
 void jw_ktime(struct jw *w, const char *key, int64_t ms);
 void jw_kraw(struct jw *w, const char *key, const char *json, size_t len);
 
-/* Escape s as a JSON string (with quotes) into out. */
+/* Escape s as a JSON string (with quotes) into out. s must be valid UTF-8: bytes pass through. */
 int json_escape(struct buf *out, const char *s, size_t len);
 
 #endif

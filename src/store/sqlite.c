@@ -14,6 +14,7 @@
  * - store_write() queues an op and waits for its completion.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -360,6 +361,9 @@ static int sqlite_write(struct store *st, store_fn fn, void *ctx)
     return r;
 }
 
+/* BEGIN alone defers the snapshot to the first read: take it now */
+#define READ_BEGIN "BEGIN; SELECT 1 FROM schema_version LIMIT 1"
+
 static struct db_conn *reader_get(struct sqlite_store *s)
 {
     pthread_mutex_lock(&s->pool_lock);
@@ -388,7 +392,7 @@ static int sqlite_read(struct store *st, store_fn fn, void *ctx)
     struct sqlite_store *s = (struct sqlite_store *)st;
     struct db_conn *c = reader_get(s);
     struct store_tx tx = { .st = st, .conn = c };
-    int r = sq_exec(c, "BEGIN");
+    int r = sq_exec(c, READ_BEGIN);
     if (r >= 0) {
         r = fn(&tx, ctx);
         sq_exec(c, "COMMIT");
@@ -405,7 +409,7 @@ static int sqlite_read_begin(struct store *st, struct store_tx **ret)
         return -ENOMEM;
     tx->st = st;
     tx->conn = reader_get(s);
-    int r = sq_exec(tx->conn, "BEGIN");
+    int r = sq_exec(tx->conn, READ_BEGIN);
     if (r < 0) {
         reader_put(s, tx->conn);
         free(tx);
@@ -430,8 +434,10 @@ static void sqlite_read_end(struct store_tx *tx)
 static int sqlite_backup(struct store *st, const char *out_path)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
-    if (access(out_path, F_OK) == 0)
-        return -EEXIST;
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    close(fd);
     sqlite3 *dst = NULL;
     int rc = sqlite3_open_v2(out_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
@@ -447,6 +453,8 @@ static int sqlite_backup(struct store *st, const char *out_path)
         /* copy in steps so that writers are not held off for the whole copy */
         do {
             rc = sqlite3_backup_step(b, 1024);
+            if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+                sqlite3_sleep(5);
         } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
         if (rc != SQLITE_DONE)
             r = -EIO;

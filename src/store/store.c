@@ -79,6 +79,14 @@ struct db_stmt *stmt_get(struct store_tx *tx, enum stmt_id id, const char *sql)
     return c->stmts[id];
 }
 
+struct db_stmt *stmt_get_dialect(struct store_tx *tx,
+                                 enum stmt_id id,
+                                 const char *sqlite_sql,
+                                 const char *pg_sql)
+{
+    return stmt_get(tx, id, tx->conn->ops->postgres ? pg_sql : sqlite_sql);
+}
+
 void db_conn_finalize_all(struct db_conn *c)
 {
     for (int i = 0; i < ST_MAX; i++) {

@@ -6,7 +6,8 @@
  * SQL is written once, in the subset both SQLite and PostgreSQL accept,
  * with `?` placeholders (the PostgreSQL driver numbers them $1, $2 ...).
  * Each statement has an id (enum stmt_id); a connection prepares it on
- * first use and keeps it.
+ * first use and keeps it. Where PostgreSQL needs other SQL (row locks),
+ * the call site writes both texts side by side with stmt_get_dialect().
  */
 #ifndef ANNOTD_STORE_INT_H
 #define ANNOTD_STORE_INT_H
@@ -73,12 +74,15 @@ enum stmt_id {
     ST_Q_LABEL_INSERT,
     ST_Q_EXPIRED,
     ST_Q_CHECK,
+    ST_Q_CLAIMER,
+    ST_Q_ASSIGNMENT_LOCK,
     /* later modules extend from here */
     ST_MAX = 128
 };
 
 struct db_ops {
     const char *name;
+    bool postgres; /* which text stmt_get_dialect() prepares */
     int (*prepare)(struct db_conn *c, const char *sql, struct db_stmt **ret);
     void (*finalize)(struct db_stmt *s);
     int (*bind_int64)(struct db_stmt *s, int i, int64_t v);
@@ -108,6 +112,11 @@ struct store_tx {
 
 /* Prepared statement `id` on the tx's connection (prepared on first use). */
 struct db_stmt *stmt_get(struct store_tx *tx, enum stmt_id id, const char *sql);
+/* The same, with the SQL of the tx's backend: sqlite_sql or pg_sql. */
+struct db_stmt *stmt_get_dialect(struct store_tx *tx,
+                                 enum stmt_id id,
+                                 const char *sqlite_sql,
+                                 const char *pg_sql);
 void db_conn_finalize_all(struct db_conn *c);
 
 /* Helpers over the vtable; all take a statement from stmt_get(). */

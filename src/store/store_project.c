@@ -295,6 +295,8 @@ int store_export_jsonl(struct store_tx *tx,
         size_t key_off, key_len, data_off, data_len;
         bool has_key;
     } page[256];
+    if (max_tasks <= 0)
+        return -EINVAL;
     if (max_tasks > 256)
         max_tasks = 256;
     struct buf text;

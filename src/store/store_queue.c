@@ -46,9 +46,17 @@ static void assignment_row(struct store_tx *tx, struct db_stmt *s, struct arena 
  */
 static int task_adjust(struct store_tx *tx, int64_t task_id, int d_leased, int d_submitted)
 {
-    STMT_OR_FAIL(q, tx, ST_Q_TASK_GET,
-                 "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap"
-                 " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ?");
+    /* PostgreSQL: lock the task row, so that concurrent claims and submits
+     * on other connections (READ COMMITTED) wait and read fresh counters;
+     * SQLite: the single writer serialises them already. */
+    struct db_stmt *q = stmt_get_dialect(
+        tx, ST_Q_TASK_GET,
+        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap"
+        " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ?",
+        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap"
+        " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ? FOR UPDATE OF t");
+    if (!q)
+        return -ERR_STORE;
     db_bind_int64(tx, q, 1, task_id);
     int r = db_step(tx, q);
     if (r != 1) {
@@ -116,14 +124,14 @@ static int set_assignment(struct store_tx *tx, int64_t id, const char *state, in
     return db_run(tx, s);
 }
 
-int store_assignment_get(struct store_tx *tx,
-                         int64_t user_id,
-                         int64_t id,
-                         struct arena *a,
-                         struct store_assignment *ret)
+/* Bind (id, user_id) to an assignment lookup, run it, read its one row. */
+static int assignment_fetch(struct store_tx *tx,
+                            struct db_stmt *s,
+                            int64_t user_id,
+                            int64_t id,
+                            struct arena *a,
+                            struct store_assignment *ret)
 {
-    STMT_OR_FAIL(s, tx, ST_Q_ASSIGNMENT_GET,
-                 "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE id = ? AND (user_id = ? OR ? = 0)");
     db_bind_int64(tx, s, 1, id);
     db_bind_int64(tx, s, 2, user_id);
     db_bind_int64(tx, s, 3, user_id);
@@ -132,6 +140,39 @@ int store_assignment_get(struct store_tx *tx,
         assignment_row(tx, s, a, ret);
     db_reset(tx, s);
     return r < 0 ? r : r == 1 ? 0 : -ERR_NOT_FOUND;
+}
+
+int store_assignment_get(struct store_tx *tx,
+                         int64_t user_id,
+                         int64_t id,
+                         struct arena *a,
+                         struct store_assignment *ret)
+{
+    STMT_OR_FAIL(s, tx, ST_Q_ASSIGNMENT_GET,
+                 "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE id = ? AND (user_id = ? OR ? = 0)");
+    return assignment_fetch(tx, s, user_id, id, a, ret);
+}
+
+/*
+ * store_assignment_get() for a write that depends on the assignment's state.
+ * PostgreSQL: lock the row, so that a second submit (skip, release ...) of
+ * the same assignment on another connection waits and then reads the state
+ * the first one left; SQLite: the single writer serialises them already.
+ */
+static int assignment_get_for_update(struct store_tx *tx,
+                                     int64_t user_id,
+                                     int64_t id,
+                                     struct arena *a,
+                                     struct store_assignment *ret)
+{
+    struct db_stmt *s = stmt_get_dialect(
+        tx, ST_Q_ASSIGNMENT_LOCK,
+        "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE id = ? AND (user_id = ? OR ? = 0)",
+        "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE id = ? AND (user_id = ? OR ? = 0)"
+        " FOR UPDATE");
+    if (!s)
+        return -ERR_STORE;
+    return assignment_fetch(tx, s, user_id, id, a, ret);
 }
 
 int store_claim(struct store_tx *tx,
@@ -148,6 +189,20 @@ int store_claim(struct store_tx *tx,
     if (r < 0)
         return r;
     int64_t lease_until = now + (int64_t)lease_s * 1000;
+
+    /* One claim of a user at a time. PostgreSQL: lock the user's row (NO KEY:
+     * inserts that reference the user go on), so that a second claim waits
+     * and then finds the first one's lease below; SQLite: the single writer
+     * serialises them already, this is a primary-key lookup. */
+    struct db_stmt *u = stmt_get_dialect(tx, ST_Q_CLAIMER,
+                                         "SELECT id FROM users WHERE id = ?",
+                                         "SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE");
+    if (!u)
+        return -ERR_STORE;
+    db_bind_int64(tx, u, 1, user_id);
+    r = db_run(tx, u);
+    if (r < 0)
+        return r;
 
     /* a lease the user holds already comes back (with its draft), extended */
     STMT_OR_FAIL(h, tx, ST_Q_HELD,
@@ -171,11 +226,20 @@ int store_claim(struct store_tx *tx,
         return r < 0 ? r : 1;
     }
 
-    STMT_OR_FAIL(c, tx, ST_Q_CANDIDATE,
-                 "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
-                 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
-                 " AND a.user_id = ? AND a.kind = 'normal' AND a.state IN ('submitted', 'skipped'))"
-                 " ORDER BY t.priority DESC, t.id LIMIT 1");
+    /* PostgreSQL: take the candidate's row lock, passing over tasks other
+     * nodes are claiming this instant (DESIGN.md §6); SQLite: one writer. */
+    struct db_stmt *c = stmt_get_dialect(
+        tx, ST_Q_CANDIDATE,
+        "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
+        " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
+        " AND a.user_id = ? AND a.kind = 'normal' AND a.state IN ('submitted', 'skipped'))"
+        " ORDER BY t.priority DESC, t.id LIMIT 1",
+        "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
+        " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
+        " AND a.user_id = ? AND a.kind = 'normal' AND a.state IN ('submitted', 'skipped'))"
+        " ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE SKIP LOCKED");
+    if (!c)
+        return -ERR_STORE;
     db_bind_int64(tx, c, 1, project_id);
     db_bind_int64(tx, c, 2, user_id);
     r = db_step(tx, c);
@@ -252,7 +316,7 @@ int store_submit(struct store_tx *tx,
                  struct store_annotation *ret)
 {
     struct store_assignment as;
-    int r = store_assignment_get(tx, user_id, assignment_id, a, &as);
+    int r = assignment_get_for_update(tx, user_id, assignment_id, a, &as);
     if (r < 0)
         return r;
 
@@ -347,7 +411,7 @@ int store_lease_end(struct store_tx *tx,
                     struct arena *a,
                     struct store_assignment *ret)
 {
-    int r = store_assignment_get(tx, user_id, assignment_id, a, ret);
+    int r = assignment_get_for_update(tx, user_id, assignment_id, a, ret);
     if (r < 0)
         return r;
     if (strcmp(ret->state, "leased") != 0)
@@ -370,7 +434,7 @@ int store_heartbeat(struct store_tx *tx,
                     struct arena *a,
                     struct store_assignment *ret)
 {
-    int r = store_assignment_get(tx, user_id, assignment_id, a, ret);
+    int r = assignment_get_for_update(tx, user_id, assignment_id, a, ret);
     if (r < 0)
         return r;
     if (strcmp(ret->state, "leased") != 0)
@@ -396,7 +460,7 @@ int store_draft(struct store_tx *tx,
                 struct arena *a,
                 struct store_assignment *ret)
 {
-    int r = store_assignment_get(tx, user_id, assignment_id, a, ret);
+    int r = assignment_get_for_update(tx, user_id, assignment_id, a, ret);
     if (r < 0)
         return r;
     if (strcmp(ret->state, "leased") != 0 && strcmp(ret->state, "released") != 0 &&
@@ -420,9 +484,17 @@ int store_reap(struct store_tx *tx, int64_t now, int max, int *ret_n)
     enum { REAP_PAGE = 256 };
     if (max > REAP_PAGE)
         max = REAP_PAGE;
-    STMT_OR_FAIL(s, tx, ST_Q_EXPIRED,
-                 "SELECT id, task_id FROM assignments WHERE state = 'leased' AND lease_until < ?"
-                 " ORDER BY lease_until LIMIT ?");
+    /* PostgreSQL: lock the expired leases, passing over those a submit,
+     * heartbeat or another node's reaper holds (a submit that waited then
+     * reads "expired"); SQLite: the single writer serialises them already. */
+    struct db_stmt *s = stmt_get_dialect(
+        tx, ST_Q_EXPIRED,
+        "SELECT id, task_id FROM assignments WHERE state = 'leased' AND lease_until < ?"
+        " ORDER BY lease_until LIMIT ?",
+        "SELECT id, task_id FROM assignments WHERE state = 'leased' AND lease_until < ?"
+        " ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED");
+    if (!s)
+        return -ERR_STORE;
     int64_t ids[REAP_PAGE], tasks[REAP_PAGE];
     db_bind_int64(tx, s, 1, now);
     db_bind_int64(tx, s, 2, max);

@@ -173,11 +173,12 @@ static void test_budget_is_usable(void **state)
             got += 100;
         assert_int_equal(a.err, -E2BIG);
         assert_true(a.used <= budgets[i]);
-        /* what is left could not hold 100 bytes plus a block header */
-        if (budgets[i] - a.used >= 100 + 256)
-            fail_msg("budget %zu: NULL with %zu bytes of budget left (%zu handed out)", budgets[i],
-                     budgets[i] - a.used, got);
+        size_t left = budgets[i] - a.used;
         arena_free(&a);
+        /* what is left could not hold 100 bytes plus a block header */
+        if (left >= 100 + 256)
+            fail_msg("budget %zu: NULL with %zu bytes of budget left (%zu handed out)", budgets[i],
+                     left, got);
     }
 }
 

@@ -168,6 +168,62 @@ static void test_parse_rejects_nul(void **state)
     assert_null(v);
 }
 
+/* Well-formed JSON with an integer beyond 64 bits: -ERR_INVALID_REQUEST and where. */
+static void check_range(const char *s, const char *want_path)
+{
+    struct json_error_info info;
+    json_t *v = NULL;
+
+    memset(&info, 0xa5, sizeof(info));
+    int r = json_parse(s, strlen(s), 64, &v, &info);
+    assert_null(v);
+    if (r != -ERR_INVALID_REQUEST)
+        fail_msg("'%s': %d, want -ERR_INVALID_REQUEST", s, r);
+    assert_non_null(memchr(info.path, '\0', sizeof(info.path)));
+    assert_true(info.message[0] != '\0');
+    if (strcmp(info.path, want_path) != 0)
+        fail_msg("'%s': path '%s', want '%s'", s, info.path, want_path);
+}
+
+static void test_parse_integer_range(void **state)
+{
+    json_t *v = NULL;
+
+    (void)state;
+    /* the int64 limits themselves are fine */
+    assert_int_equal(parse_s("[9223372036854775807,-9223372036854775808]", 64, &v), 0);
+    assert_int_equal(json_integer_value(json_array_get(v, 0)), 9223372036854775807LL);
+    assert_int_equal(json_integer_value(json_array_get(v, 1)), -9223372036854775807LL - 1);
+    json_decref(v);
+    /* huge reals are reals, not range errors */
+    assert_int_equal(parse_s("[1e300,-1e300,1e-300]", 64, NULL), 0);
+    assert_int_equal(parse_s("[1e400]", 64, NULL), -ERR_INVALID_JSON);
+
+    check_range("99999999999999999999", "");
+    check_range("[1,99999999999999999999]", "[1]");
+    check_range("{\"a\":{\"b\":[0,-99999999999999999999]}}", "a.b[1]");
+    check_range("9223372036854775808", "");
+    check_range("-9223372036854775809", "");
+    /* ret_info may be NULL */
+    v = NULL;
+    assert_int_equal(json_parse("[18446744073709551616]", 22, 64, &v, NULL), -ERR_INVALID_REQUEST);
+    assert_null(v);
+    /* syntax errors win over range errors */
+    assert_int_equal(parse_s("[99999999999999999999,]", 64, NULL), -ERR_INVALID_JSON);
+}
+
+/*
+ * The path names the integer that is out of range, not an earlier value
+ * that merely looks big once every number is a double.
+ */
+static void test_parse_integer_range_path(void **state)
+{
+    (void)state;
+    check_range("[9223372036854775807,18446744073709551616]", "[1]");
+    check_range("[-9223372036854775808,-9223372036854775809]", "[1]");
+    check_range("{\"big\":1e300,\"n\":99999999999999999999}", "n");
+}
+
 static void test_parse_depth(void **state)
 {
     struct json_error_info info;
@@ -659,6 +715,8 @@ int main(void)
         cmocka_unit_test(test_parse_duplicate_keys),
         cmocka_unit_test(test_parse_invalid_utf8),
         cmocka_unit_test(test_parse_rejects_nul),
+        cmocka_unit_test(test_parse_integer_range),
+        cmocka_unit_test(test_parse_integer_range_path),
         cmocka_unit_test(test_parse_depth),
         cmocka_unit_test(test_depth_function),
         cmocka_unit_test(test_accessors),

@@ -1436,6 +1436,36 @@ static void test_export_snapshot(void **state)
     buf_release(&out);
 }
 
+/*
+ * store_read_begin() starts "a read transaction held open across calls":
+ * its snapshot is the state at the call, so a row committed after it is
+ * not seen, even when nothing was read in between.
+ */
+static void test_read_begin_pins_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    struct world w;
+    struct store_tx *tx;
+    struct buf out;
+    int64_t cursor = 0;
+    int lines = 0;
+
+    make_world(f->st, &w);
+    insert_tasks(f->st, w.project_a, "s", 0, 1);
+    assert_int_equal(store_read_begin(f->st, &tx), 0);
+    insert_tasks(f->st, w.project_a, "s", 1, 2); /* committed after begin */
+    buf_init(&out, 0);
+    assert_int_equal(store_export_jsonl(tx, w.project_a, &cursor, 100, &out), 0);
+    store_read_end(tx);
+    for (size_t i = 0; i < out.len; i++)
+        lines += out.p[i] == '\n';
+    buf_release(&out);
+    if (lines != 1)
+        fail_msg("a transaction from store_read_begin() saw a row committed after it began "
+                 "(%d tasks exported, want 1)",
+                 lines);
+}
+
 static void test_export_empty_and_exact(void **state)
 {
     struct fixture *f = *state;
@@ -1529,6 +1559,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failing_op_rolls_back_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_sync_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_begin_pins_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_empty_and_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
     };

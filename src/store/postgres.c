@@ -1,0 +1,672 @@
+/*
+ * postgres.c: the shared backend, on libpq.
+ *
+ * DESIGN
+ * - Driver: the SQL of store_*.c with `?` placeholders, rewritten to $1..$n
+ *   (outside string literals, quoted identifiers and comments) and prepared
+ *   once per connection under a per-connection name (PQprepare). Parameters
+ *   travel as text (int64 as decimal, NULL as NULL); PostgreSQL infers their
+ *   types from the statement. The first step() runs PQexecPrepared and keeps
+ *   the whole result; later steps walk its rows. Every multi-row statement
+ *   in store_*.c is paged (LIMIT ?, the export collects at most a page of
+ *   tasks and then one task's annotations), so a result is bounded by the
+ *   page, not by the table, and several statements may be open at once on
+ *   one connection.
+ * - Errors: SQLSTATE 23505 (unique_violation) -> -ERR_CONFLICT; a broken
+ *   connection, class 08, 57P01..03 (shutdown, cannot connect now) and
+ *   53300 (too many connections) -> -ERR_UNAVAILABLE (HTTP 503);
+ *   40001/40P01 (serialization failure, deadlock) mark the transaction for
+ *   a retry.
+ * - A pool of PG_POOL_SIZE connections, opened lazily. A connection found
+ *   broken is closed when it is handed back and opened again on next use,
+ *   so a node rides out a PostgreSQL restart without a restart of its own:
+ *   requests fail with -ERR_UNAVAILABLE while the server is down. A
+ *   connection that broke while idle in the pool (its BEGIN fails) is
+ *   reopened and the transaction begun again, once.
+ * - store_read(): BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (one
+ *   snapshot), as store_read_begin() holds it across calls for an export.
+ *   store_write(): BEGIN ISOLATION LEVEL READ COMMITTED on the caller's
+ *   thread; the queue takes explicit row locks where it reads to update
+ *   (stmt_get_dialect() call sites in store_queue.c: the claim's candidate
+ *   is FOR UPDATE SKIP LOCKED, task_adjust() reads the counters FOR
+ *   UPDATE). A transaction that fails with 40001/40P01 runs again, up to
+ *   PG_MAX_ATTEMPTS times, with a short growing pause; units of work must
+ *   therefore (and do) write their outputs afresh on every run.
+ *   store_write_async() is store_write() followed by done(): libpq is
+ *   synchronous, the completion runs before the call returns.
+ * - Migrations at open run in one transaction under
+ *   pg_advisory_xact_lock(PG_MIGRATE_LOCK), so nodes starting together
+ *   migrate one at a time and the later ones find nothing to do.
+ * - No store_backup(): -ENOTSUP. Back up a PostgreSQL store with pg_dump
+ *   (`pg_dump -Fc -f annotd.dump URL`; restore with pg_restore).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "store/store_int.h"
+
+enum {
+    PG_POOL_SIZE = 8,
+    PG_POOL_WAIT_MS = 10000, /* waiting longer than this for a connection: 503 */
+    PG_MAX_ATTEMPTS = 5,     /* runs of a write transaction that meets 40001/40P01 */
+    PG_CONNECT_TIMEOUT_S = 5,
+};
+
+/* pg_advisory_xact_lock key for migrations: "annotd" in ASCII */
+#define PG_MIGRATE_LOCK "107083804390500"
+
+/* ---- driver ---- */
+
+/* A pooled connection: the generic part first, so that a db_conn * is one. */
+struct pg_conn {
+    struct db_conn base; /* base.handle: the PGconn */
+    unsigned next_name;  /* statement names s1, s2 ... on this connection */
+    bool retry;          /* 40001/40P01 met in this transaction */
+    bool closing;        /* finalize without DEALLOCATE */
+};
+
+struct param {
+    char *p; /* NUL-terminated copy; NULL while unset */
+    size_t alloc;
+    bool is_null;
+};
+
+struct db_stmt {
+    struct pg_conn *conn;
+    char name[16];
+    int nparams;
+    struct param *params;
+    const char **values; /* handed to PQexecPrepared */
+    int err;             /* sticky bind error, reported by step() */
+    PGresult *res;       /* NULL until the first step() */
+    int row, nrows;
+};
+
+static PGconn *pq(const struct pg_conn *c)
+{
+    return c->base.handle;
+}
+
+static bool sqlstate_is(const char *state, const char *want)
+{
+    return state && strcmp(state, want) == 0;
+}
+
+/* Map a failed result (or NULL) on connection c to an error code. */
+static int pg_err(struct pg_conn *c, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!c->base.handle || PQstatus(pq(c)) != CONNECTION_OK)
+        return -ERR_UNAVAILABLE;
+    if (!state)
+        return res ? -ERR_STORE : -ENOMEM; /* libpq returns NULL when out of memory */
+    if (sqlstate_is(state, "23505"))
+        return -ERR_CONFLICT;
+    if (sqlstate_is(state, "40001") || sqlstate_is(state, "40P01")) {
+        c->retry = true;
+        return -EBUSY;
+    }
+    if (strncmp(state, "08", 2) == 0 || sqlstate_is(state, "57P01") || sqlstate_is(state, "57P02") ||
+        sqlstate_is(state, "57P03") || sqlstate_is(state, "53300"))
+        return -ERR_UNAVAILABLE;
+    if (sqlstate_is(state, "53100"))
+        return -ENOSPC;
+    if (sqlstate_is(state, "53200"))
+        return -ENOMEM;
+    if (sqlstate_is(state, "25006"))
+        return -EROFS;
+    if (sqlstate_is(state, "54000"))
+        return -ERR_TOO_LARGE;
+    if (sqlstate_is(state, "22021") || sqlstate_is(state, "22P05"))
+        return -EINVAL; /* bytes that are not valid text */
+    return -ERR_STORE;
+}
+
+/*
+ * Rewrite `?` placeholders to $1, $2 ... outside '...' literals, "..."
+ * identifiers and comments. Returns a malloc'd string or NULL.
+ */
+static char *pg_rewrite(const char *sql, int *ret_nparams)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    int n = 0;
+    const char *p = sql;
+    while (*p) {
+        const char *end = NULL;
+        if (*p == '\'' || *p == '"') {
+            end = strchr(p + 1, *p); /* a doubled quote is two adjacent literals here */
+            end = end ? end + 1 : p + strlen(p);
+        } else if (p[0] == '-' && p[1] == '-') {
+            end = strchr(p, '\n');
+            end = end ? end + 1 : p + strlen(p);
+        } else if (p[0] == '/' && p[1] == '*') {
+            end = strstr(p + 2, "*/");
+            end = end ? end + 2 : p + strlen(p);
+        }
+        if (end) {
+            buf_add(&b, p, (size_t)(end - p));
+            p = end;
+        } else if (*p == '?') {
+            buf_addf(&b, "$%d", ++n);
+            p++;
+        } else {
+            buf_addch(&b, *p++);
+        }
+    }
+    if (b.err) {
+        buf_release(&b);
+        return NULL;
+    }
+    *ret_nparams = n;
+    return buf_detach(&b, NULL);
+}
+
+static int pg_prepare(struct db_conn *dc, const char *sql, struct db_stmt **ret)
+{
+    struct pg_conn *c = (struct pg_conn *)dc;
+    int nparams = 0;
+    char *text = pg_rewrite(sql, &nparams);
+    struct db_stmt *s = calloc(1, sizeof(*s));
+    if (!text || !s) {
+        free(text);
+        free(s);
+        return -ENOMEM;
+    }
+    s->conn = c;
+    s->nparams = nparams;
+    snprintf(s->name, sizeof(s->name), "s%u", ++c->next_name);
+    if (nparams) {
+        s->params = calloc((size_t)nparams, sizeof(*s->params));
+        s->values = calloc((size_t)nparams, sizeof(*s->values));
+        if (!s->params || !s->values) {
+            free(text);
+            free(s->params);
+            free(s->values);
+            free(s);
+            return -ENOMEM;
+        }
+    }
+    PGresult *res = PQprepare(pq(c), s->name, text, nparams, NULL);
+    free(text);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        int r = pg_err(c, res);
+        PQclear(res);
+        free(s->params);
+        free(s->values);
+        free(s);
+        return r;
+    }
+    PQclear(res);
+    *ret = s;
+    return 0;
+}
+
+static void pg_reset(struct db_stmt *s)
+{
+    PQclear(s->res);
+    s->res = NULL;
+    s->row = s->nrows = 0;
+    s->err = 0;
+    for (int i = 0; i < s->nparams; i++) {
+        s->params[i].is_null = true;
+        s->values[i] = NULL;
+    }
+}
+
+static void pg_finalize(struct db_stmt *s)
+{
+    if (!s)
+        return;
+    PQclear(s->res);
+    struct pg_conn *c = s->conn;
+    /* forget the server's copy unless the connection is going away anyway */
+    if (!c->closing && c->base.handle && PQstatus(pq(c)) == CONNECTION_OK &&
+        PQtransactionStatus(pq(c)) != PQTRANS_INERROR) {
+        char sql[32];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+        PQclear(PQexec(pq(c), sql));
+    }
+    for (int i = 0; i < s->nparams; i++)
+        free(s->params[i].p);
+    free(s->params);
+    free(s->values);
+    free(s);
+}
+
+static int bind_param(struct db_stmt *s, int i, const char *p, size_t len)
+{
+    if (i < 1 || i > s->nparams)
+        return s->err = -ERANGE;
+    struct param *pa = &s->params[i - 1];
+    if (!p) {
+        pa->is_null = true;
+        s->values[i - 1] = NULL;
+        return 0;
+    }
+    if (memchr(p, '\0', len))
+        return s->err = -EINVAL; /* PostgreSQL text cannot hold NUL */
+    if (len + 1 > pa->alloc) {
+        char *np = realloc(pa->p, len + 1);
+        if (!np)
+            return s->err = -ENOMEM;
+        pa->p = np;
+        pa->alloc = len + 1;
+    }
+    memcpy(pa->p, p, len);
+    pa->p[len] = '\0';
+    pa->is_null = false;
+    s->values[i - 1] = pa->p;
+    return 0;
+}
+
+static int pg_bind_int64(struct db_stmt *s, int i, int64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%" PRId64, v);
+    return bind_param(s, i, num, (size_t)n);
+}
+
+static int pg_bind_text(struct db_stmt *s, int i, const char *p, size_t len)
+{
+    return bind_param(s, i, p, len);
+}
+
+static int pg_bind_double(struct db_stmt *s, int i, double v)
+{
+    char num[40];
+    int n = snprintf(num, sizeof(num), "%.17g", v);
+    return bind_param(s, i, num, (size_t)n);
+}
+
+static int pg_step(struct db_stmt *s)
+{
+    if (!s->res) {
+        if (s->err)
+            return s->err;
+        PGresult *res = PQexecPrepared(pq(s->conn), s->name, s->nparams, s->values, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(res);
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+            int r = pg_err(s->conn, res);
+            PQclear(res);
+            return r;
+        }
+        s->res = res;
+        s->nrows = st == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+        s->row = -1;
+    }
+    if (s->row + 1 < s->nrows) {
+        s->row++;
+        return 1;
+    }
+    s->row = s->nrows;
+    return 0;
+}
+
+/* The current row's column i, or NULL for SQL NULL (or no current row). */
+static const char *cell(struct db_stmt *s, int i, size_t *ret_len)
+{
+    if (!s->res || s->row < 0 || s->row >= s->nrows || i < 0 || i >= PQnfields(s->res) ||
+        PQgetisnull(s->res, s->row, i)) {
+        if (ret_len)
+            *ret_len = 0;
+        return NULL;
+    }
+    if (ret_len)
+        *ret_len = (size_t)PQgetlength(s->res, s->row, i);
+    return PQgetvalue(s->res, s->row, i);
+}
+
+static int64_t pg_col_int64(struct db_stmt *s, int i)
+{
+    const char *v = cell(s, i, NULL);
+    if (!v)
+        return 0;
+    if (v[0] == 't' && v[1] == '\0') /* a boolean column */
+        return 1;
+    return strtoll(v, NULL, 10);
+}
+
+static double pg_col_double(struct db_stmt *s, int i)
+{
+    const char *v = cell(s, i, NULL);
+    return v ? strtod(v, NULL) : 0.0;
+}
+
+static const char *pg_col_text(struct db_stmt *s, int i, size_t *ret_len)
+{
+    return cell(s, i, ret_len);
+}
+
+static int pg_exec(struct db_conn *dc, const char *sql)
+{
+    struct pg_conn *c = (struct pg_conn *)dc;
+    PGresult *res = PQexec(pq(c), sql);
+    ExecStatusType st = PQresultStatus(res);
+    int r = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : pg_err(c, res);
+    PQclear(res);
+    return r;
+}
+
+static const struct db_ops pg_ops = {
+    .name = "postgresql",
+    .postgres = true,
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .bind_int64 = pg_bind_int64,
+    .bind_text = pg_bind_text,
+    .bind_double = pg_bind_double,
+    .step = pg_step,
+    .col_int64 = pg_col_int64,
+    .col_double = pg_col_double,
+    .col_text = pg_col_text,
+    .reset = pg_reset,
+    .exec = pg_exec,
+};
+
+/* ---- connections ---- */
+
+/* Library code never logs: drop the server's NOTICEs ("... already exists, skipping"). */
+static void notice_ignore(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static int conn_open(const char *url, struct pg_conn *c)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof(timeout), "%d", PG_CONNECT_TIMEOUT_S);
+    /* later keywords win: the URL's own settings override these defaults */
+    const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+    const char *const values[] = { timeout, "annotd", url, NULL };
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (!conn)
+        return -ENOMEM;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        PQfinish(conn);
+        return -ERR_UNAVAILABLE;
+    }
+    PQsetNoticeProcessor(conn, notice_ignore, NULL);
+    memset(c, 0, sizeof(*c));
+    c->base.ops = &pg_ops;
+    c->base.handle = conn;
+    return 0;
+}
+
+static void conn_close(struct pg_conn *c)
+{
+    if (!c->base.handle)
+        return;
+    c->closing = true;
+    db_conn_finalize_all(&c->base);
+    PQfinish(pq(c));
+    c->base.handle = NULL;
+    c->closing = false;
+}
+
+static bool conn_broken(const struct pg_conn *c)
+{
+    return !c->base.handle || PQstatus(pq(c)) != CONNECTION_OK;
+}
+
+/* ---- the pool ---- */
+
+struct pg_store {
+    struct store base;
+    char *url;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    struct pg_conn conns[PG_POOL_SIZE];
+    bool busy[PG_POOL_SIZE];
+};
+
+/* Take a connection, opening it when it is not (or no longer) connected. */
+static int pool_get(struct pg_store *s, struct pg_conn **ret)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += PG_POOL_WAIT_MS / 1000;
+    struct pg_conn *c = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        /* prefer a connection that is open already */
+        for (unsigned i = 0; i < PG_POOL_SIZE && !c; i++)
+            if (!s->busy[i] && s->conns[i].base.handle)
+                c = &s->conns[i];
+        for (unsigned i = 0; i < PG_POOL_SIZE && !c; i++)
+            if (!s->busy[i])
+                c = &s->conns[i];
+        if (c)
+            break;
+        if (pthread_cond_timedwait(&s->freed, &s->lock, &deadline) == ETIMEDOUT) {
+            pthread_mutex_unlock(&s->lock);
+            return -ERR_UNAVAILABLE;
+        }
+    }
+    s->busy[c - s->conns] = true;
+    pthread_mutex_unlock(&s->lock);
+
+    if (conn_broken(c)) {
+        conn_close(c);
+        int r = conn_open(s->url, c);
+        if (r < 0) {
+            pthread_mutex_lock(&s->lock);
+            s->busy[c - s->conns] = false;
+            pthread_cond_signal(&s->freed);
+            pthread_mutex_unlock(&s->lock);
+            return r;
+        }
+    }
+    *ret = c;
+    return 0;
+}
+
+static void pool_put(struct pg_store *s, struct pg_conn *c)
+{
+    /* leave no transaction open behind; drop a broken connection */
+    if (!conn_broken(c) && PQtransactionStatus(pq(c)) != PQTRANS_IDLE)
+        pg_exec(&c->base, "ROLLBACK");
+    if (conn_broken(c))
+        conn_close(c);
+    pthread_mutex_lock(&s->lock);
+    s->busy[c - s->conns] = false;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * BEGIN on c. A pooled connection whose server went away since its last
+ * use fails here before any work ran: reopen it and begin again, once.
+ */
+static int tx_begin(struct pg_store *s, struct pg_conn *c, const char *begin)
+{
+    c->retry = false;
+    int r = pg_exec(&c->base, begin);
+    if (r >= 0 || !conn_broken(c))
+        return r;
+    conn_close(c);
+    r = conn_open(s->url, c);
+    if (r < 0)
+        return r;
+    return pg_exec(&c->base, begin);
+}
+
+/* COMMIT; a transaction that an ignored error aborted comes back as ROLLBACK. */
+static int tx_commit(struct pg_conn *c)
+{
+    PGresult *res = PQexec(pq(c), "COMMIT");
+    int r = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        r = pg_err(c, res);
+    else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
+        r = -ERR_STORE;
+    PQclear(res);
+    return r;
+}
+
+static void tx_rollback(struct pg_conn *c)
+{
+    if (!conn_broken(c))
+        pg_exec(&c->base, "ROLLBACK");
+}
+
+/* Pause before run `attempt` (1, 2 ...) of a transaction: 2^attempt ms plus jitter. */
+static void retry_pause(int attempt)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long us = (1L << attempt) * 1000 + (long)(now.tv_nsec / 1000 % 1000);
+    struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000 };
+    nanosleep(&ts, NULL);
+}
+
+/* ---- the backend ---- */
+
+static int pg_run(struct store *st, const char *begin, bool may_retry, store_fn fn, void *ctx)
+{
+    struct pg_store *s = (struct pg_store *)st;
+    struct pg_conn *c;
+    int r = pool_get(s, &c);
+    if (r < 0)
+        return r;
+    struct store_tx tx = { .st = st, .conn = &c->base };
+    for (int attempt = 1;; attempt++) {
+        r = tx_begin(s, c, begin);
+        if (r < 0)
+            break;
+        r = fn(&tx, ctx);
+        if (r >= 0) {
+            int rc = tx_commit(c);
+            if (rc < 0)
+                r = rc;
+        } else {
+            tx_rollback(c);
+        }
+        if (r >= 0 || !c->retry || !may_retry || attempt >= PG_MAX_ATTEMPTS)
+            break;
+        retry_pause(attempt);
+    }
+    if (r < 0 && c->retry)
+        r = -EBUSY; /* still contended after the last run: 503, try again */
+    pool_put(s, c);
+    return r;
+}
+
+static int pg_read(struct store *st, store_fn fn, void *ctx)
+{
+    return pg_run(st, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false, fn, ctx);
+}
+
+static int pg_write(struct store *st, store_fn fn, void *ctx)
+{
+    return pg_run(st, "BEGIN ISOLATION LEVEL READ COMMITTED", true, fn, ctx);
+}
+
+static int pg_write_async(struct store *st, store_fn fn, void *ctx, store_done_fn done)
+{
+    done(ctx, pg_write(st, fn, ctx));
+    return 0;
+}
+
+static int pg_read_begin(struct store *st, struct store_tx **ret)
+{
+    struct pg_store *s = (struct pg_store *)st;
+    struct store_tx *tx = calloc(1, sizeof(*tx));
+    if (!tx)
+        return -ENOMEM;
+    struct pg_conn *c;
+    int r = pool_get(s, &c);
+    if (r >= 0) {
+        r = tx_begin(s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        if (r < 0)
+            pool_put(s, c);
+    }
+    if (r < 0) {
+        free(tx);
+        return r;
+    }
+    tx->st = st;
+    tx->conn = &c->base;
+    *ret = tx;
+    return 0;
+}
+
+static void pg_read_end(struct store_tx *tx)
+{
+    struct pg_store *s = (struct pg_store *)tx->st;
+    struct pg_conn *c = (struct pg_conn *)tx->conn;
+    /* drop results left mid-iteration */
+    for (int i = 0; i < ST_MAX; i++)
+        if (c->base.stmts[i])
+            pg_reset(c->base.stmts[i]);
+    if (!conn_broken(c))
+        pg_exec(&c->base, "COMMIT");
+    pool_put(s, c);
+    free(tx);
+}
+
+static void pg_close(struct store *st)
+{
+    struct pg_store *s = (struct pg_store *)st;
+    for (unsigned i = 0; i < PG_POOL_SIZE; i++)
+        conn_close(&s->conns[i]);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->freed);
+    free(s->url);
+    free(s);
+}
+
+static const struct store_backend_ops pg_backend = {
+    .name = "postgresql",
+    .close = pg_close,
+    .read = pg_read,
+    .write_async = pg_write_async,
+    .write = pg_write,
+    .read_begin = pg_read_begin,
+    .read_end = pg_read_end,
+    .backup = NULL, /* -ENOTSUP: use pg_dump */
+};
+
+static int migrate_fn(struct store_tx *tx, void *ctx)
+{
+    (void)ctx;
+    int r = tx->conn->ops->exec(tx->conn, "SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ")");
+    if (r < 0)
+        return r;
+    return store_migrate(tx, true, clock_now_ms());
+}
+
+int pg_store_open(const char *url, const struct store_options *opt, struct store **ret)
+{
+    (void)opt;
+    if (!PQisthreadsafe())
+        return -ENOTSUP;
+    struct pg_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->base.ops = &pg_backend;
+    s->url = strdup(url);
+    if (!s->url) {
+        free(s);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->freed, NULL);
+
+    int r = pg_write(&s->base, migrate_fn, NULL);
+    if (r < 0) {
+        pg_close(&s->base);
+        return r;
+    }
+    *ret = &s->base;
+    return 0;
+}
