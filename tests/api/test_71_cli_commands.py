@@ -269,7 +269,7 @@ def test_input_errors_are_precise_and_the_same_with_a_server(cli):
     expected = ["--login: ", "--role: must be one of", "must be at least 10", "password file",
                 "NAME: must be 1 to 200", "config.classes.choices: ", "kind: required, one of",
                 "overlap: must be between 1 and 100", "--config: the argument is not valid JSON",
-                "--config: failed to open", "config.x[1]: number out of range"]
+                "--config: failed to open", "config.x[1]: integer out of range (at most 64 bits)"]
     assert len(offline) == len(expected)
     for (rc, err), want in zip(offline, expected):
         assert err.startswith("annotd: ") and want in err, (want, err)
