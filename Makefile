@@ -8,7 +8,7 @@ DATA       ?= data
 LISTEN     ?= 127.0.0.1:8080
 PYTEST     := /usr/bin/python3 -m pytest
 
-.PHONY: all setup build build-asan run check check-unit check-api check-asan fuzz bench clean format
+.PHONY: all setup build build-asan run check check-unit check-api check-pg check-asan fuzz bench clean format
 
 all: build
 
@@ -28,7 +28,7 @@ build-asan: setup $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
 run: build
-	@scripts/demo $(BUILD)/annotd $(DATA)
+	@LISTEN=$(LISTEN) scripts/demo $(BUILD)/annotd $(DATA)
 	$(BUILD)/annotd serve --data $(DATA) --listen $(LISTEN)
 
 export ASAN_OPTIONS  := detect_leaks=1:abort_on_error=0:halt_on_error=1
@@ -46,6 +46,10 @@ check-unit: build
 check-api: build
 	ANNOTD_BIN=$(BUILD)/annotd $(PYTEST) -q tests/api
 
+# The API suite on a throwaway PostgreSQL (started and always stopped by the script).
+check-pg: build
+	scripts/check-pg $(BUILD)/annotd
+
 fuzz:
 	@scripts/setup --fuzz
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true --buildtype=debugoptimized 2>/dev/null || true
@@ -53,7 +57,7 @@ fuzz:
 	scripts/fuzz $(FUZZ_BUILD) $${FUZZ_SECONDS:-60}
 
 bench: build
-	@echo "see bench/README.md"
+	bench/run.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c' 'bench/*.c')

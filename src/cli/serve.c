@@ -39,6 +39,7 @@ const char cli_serve_usage[] =
     "  --max-upload SIZE     media uploads (default 1g)\n"
     "  --max-json-depth N    JSON nesting depth (default 64)\n"
     "  --max-connections N   open connections (default 16000)\n"
+    "  --connection-memory SIZE  buffer per connection; request headers must fit (default 8k)\n"
     "  --session-ttl TIME    login session lifetime (default 12h)\n"
     "  --password-cost C     argon2id cost for new passwords: min, interactive (default), moderate\n"
     "  --secure-cookie       mark the session cookie Secure (when served behind TLS)\n"
@@ -55,6 +56,7 @@ enum {
     OPT_MAX_UPLOAD,
     OPT_MAX_DEPTH,
     OPT_MAX_CONN,
+    OPT_CONN_MEMORY,
     OPT_SESSION_TTL,
     OPT_PW_COST,
     OPT_SECURE_COOKIE,
@@ -72,6 +74,7 @@ static const struct option serve_options[] = {
     { "max-upload", required_argument, NULL, OPT_MAX_UPLOAD },
     { "max-json-depth", required_argument, NULL, OPT_MAX_DEPTH },
     { "max-connections", required_argument, NULL, OPT_MAX_CONN },
+    { "connection-memory", required_argument, NULL, OPT_CONN_MEMORY },
     { "session-ttl", required_argument, NULL, OPT_SESSION_TTL },
     { "password-cost", required_argument, NULL, OPT_PW_COST },
     { "secure-cookie", no_argument, NULL, OPT_SECURE_COOKIE },
@@ -187,6 +190,7 @@ int cli_serve(int argc, char **argv)
         .cookie_name = "annotd_session",
     };
     unsigned threads = 0, max_conn = 16000;
+    size_t conn_memory = 8 * 1024;
     enum auth_cost cost = AUTH_COST_INTERACTIVE;
     enum log_level level = LOG_INFO;
     int log_json = 0;
@@ -235,6 +239,10 @@ int cli_serve(int argc, char **argv)
             if (str_to_int64(str_from(optarg), &n) < 0 || n < 1 || n > 1000000)
                 return cli_usage_error(cli_serve_usage, "--max-connections takes 1 to 1000000");
             max_conn = (unsigned)n;
+            break;
+        case OPT_CONN_MEMORY:
+            if (cli_parse_size(optarg, &conn_memory) < 0 || conn_memory < 4096 || conn_memory > (1u << 20))
+                return cli_usage_error(cli_serve_usage, "--connection-memory takes 4k to 1m");
             break;
         case OPT_SESSION_TTL:
             if (cli_parse_duration(optarg, &app.session_ttl_ms) < 0 || app.session_ttl_ms < 1000)
@@ -315,6 +323,7 @@ int cli_serve(int argc, char **argv)
         .port = port,
         .threads = threads,
         .connection_limit = max_conn,
+        .connection_memory = conn_memory,
         .cookie_name = app.cookie_name,
         .routes = routes,
         .nroutes = nroutes,

@@ -120,7 +120,7 @@ struct http_options {
     unsigned threads;            /* pool size; 0: 2 x cores */
     unsigned connection_limit;   /* default 16000 */
     unsigned backlog;            /* listen backlog, default 4096 */
-    size_t connection_memory;    /* per-connection buffer, default 32 KiB */
+    size_t connection_memory;    /* per-connection buffer, default 8 KiB (headers must fit) */
     size_t arena_budget;         /* per-request arena budget, default 64 MiB */
     unsigned connection_timeout; /* idle seconds, default 120 */
     const char *cookie_name;     /* "annotd_session" */

@@ -24,7 +24,8 @@
  *   connection that broke while idle in the pool (its BEGIN fails) is
  *   reopened and the transaction begun again, once.
  * - store_read(): BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (one
- *   snapshot), as store_read_begin() holds it across calls for an export.
+ *   snapshot), as store_read_begin() holds it across calls for an export
+ *   (its snapshot taken at once, as on SQLite).
  *   store_write(): BEGIN ISOLATION LEVEL READ COMMITTED on the caller's
  *   thread; the queue takes explicit row locks where it reads to update
  *   (stmt_get_dialect() call sites in store_queue.c: the claim's candidate
@@ -42,12 +43,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <libpq-fe.h>
+#include <pthread.h>
 
 #include "core/clock.h"
 #include "core/err.h"
@@ -114,8 +116,8 @@ static int pg_err(struct pg_conn *c, const PGresult *res)
         c->retry = true;
         return -EBUSY;
     }
-    if (strncmp(state, "08", 2) == 0 || sqlstate_is(state, "57P01") || sqlstate_is(state, "57P02") ||
-        sqlstate_is(state, "57P03") || sqlstate_is(state, "53300"))
+    if (strncmp(state, "08", 2) == 0 || sqlstate_is(state, "57P01") ||
+        sqlstate_is(state, "57P02") || sqlstate_is(state, "57P03") || sqlstate_is(state, "53300"))
         return -ERR_UNAVAILABLE;
     if (sqlstate_is(state, "53100"))
         return -ENOSPC;
@@ -557,6 +559,8 @@ static int pg_run(struct store *st, const char *begin, bool may_retry, store_fn 
     }
     if (r < 0 && c->retry)
         r = -EBUSY; /* still contended after the last run: 503, try again */
+    if (r < 0 && conn_broken(c))
+        r = -ERR_UNAVAILABLE; /* the server went away, whatever failed first */
     pool_put(s, c);
     return r;
 }
@@ -586,7 +590,8 @@ static int pg_read_begin(struct store *st, struct store_tx **ret)
     struct pg_conn *c;
     int r = pool_get(s, &c);
     if (r >= 0) {
-        r = tx_begin(s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        /* a REPEATABLE READ snapshot is taken by the first query: take it now */
+        r = tx_begin(s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1");
         if (r < 0)
             pool_put(s, c);
     }

@@ -194,8 +194,7 @@ int store_claim(struct store_tx *tx,
      * inserts that reference the user go on), so that a second claim waits
      * and then finds the first one's lease below; SQLite: the single writer
      * serialises them already, this is a primary-key lookup. */
-    struct db_stmt *u = stmt_get_dialect(tx, ST_Q_CLAIMER,
-                                         "SELECT id FROM users WHERE id = ?",
+    struct db_stmt *u = stmt_get_dialect(tx, ST_Q_CLAIMER, "SELECT id FROM users WHERE id = ?",
                                          "SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE");
     if (!u)
         return -ERR_STORE;
@@ -294,9 +293,20 @@ static void annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena 
     r->created_at = db_int64(tx, s, 8);
 }
 
+/*
+ * The task's free slots. PostgreSQL: lock the task row now, before the
+ * annotation's foreign key takes a share lock on it, so that two submits
+ * of one task queue here instead of deadlocking in task_adjust() (share
+ * locks do not upgrade), and so that two late submits cannot both take the
+ * last slot; SQLite: the single writer serialises them already.
+ */
 static int free_slots(struct store_tx *tx, int64_t task_id, int *ret)
 {
-    STMT_OR_FAIL(q, tx, ST_Q_TASK_SLOTS, "SELECT open_slots FROM tasks WHERE id = ?");
+    struct db_stmt *q =
+        stmt_get_dialect(tx, ST_Q_TASK_SLOTS, "SELECT open_slots FROM tasks WHERE id = ?",
+                         "SELECT open_slots FROM tasks WHERE id = ? FOR UPDATE");
+    if (!q)
+        return -ERR_STORE;
     db_bind_int64(tx, q, 1, task_id);
     int r = db_step(tx, q);
     if (r == 1)
@@ -336,18 +346,15 @@ int store_submit(struct store_tx *tx,
     if (strcmp(as.state, "skipped") == 0)
         return -ERR_CONFLICT;
 
+    int slots;
+    r = free_slots(tx, as.task_id, &slots);
+    if (r < 0)
+        return r;
     int d_leased = 0;
-    if (strcmp(as.state, "leased") == 0) {
+    if (strcmp(as.state, "leased") == 0)
         d_leased = -1; /* its slot becomes the submission's */
-    } else {
-        /* released or expired: re-take a slot if one is free */
-        int slots;
-        r = free_slots(tx, as.task_id, &slots);
-        if (r < 0)
-            return r;
-        if (slots <= 0)
-            return -ERR_CONFLICT;
-    }
+    else if (slots <= 0)
+        return -ERR_CONFLICT; /* released or expired: re-take a slot only if one is free */
 
     STMT_OR_FAIL(v, tx, ST_Q_ANNOTATION_VERSION,
                  "SELECT COALESCE(MAX(version), 0) + 1 FROM annotations WHERE task_id = ? AND user_id = ?");
