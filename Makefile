@@ -39,6 +39,7 @@ check: build build-asan
 	meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs
 	ANNOTD_BIN=$(BUILD)/annotd $(PYTEST) -q tests/api
 	ANNOTD_BIN=$(ASAN_BUILD)/annotd ANNOTD_SANITIZED=1 $(PYTEST) -q tests/api
+	scripts/check-pg $(BUILD)/annotd
 
 check-unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs

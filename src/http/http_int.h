@@ -21,7 +21,7 @@
 
 /* ---- router ---- */
 
-#define HTTP_MAX_PATH 8192 /* longer raw paths are answered 414 */
+#define HTTP_MAX_PATH 4096 /* longer raw paths are answered 414 (the connection pool is 8 KiB) */
 
 /* Method bits, for route tables and the Allow header. */
 enum {
