@@ -7,11 +7,6 @@
 #include "core/err.h"
 #include "store/store_int.h"
 
-#define STMT_OR_FAIL(var, tx, id, sql)                                                             \
-    struct db_stmt *var = stmt_get((tx), (id), (sql));                                             \
-    if (!var)                                                                                      \
-        return -ERR_STORE
-
 /* ---- orgs ---- */
 
 int store_org_create(struct store_tx *tx, const char *name, int64_t now, int64_t *ret_id)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "store/store.h"
 
 struct db_conn;
@@ -109,6 +110,12 @@ struct store_tx {
     struct db_conn *conn;
     bool in_batch; /* inside a group-commit batch (savepoints in use) */
 };
+
+/* Declare `var` as statement `id`, or return -ERR_STORE from the caller. */
+#define STMT_OR_FAIL(var, tx, id, sql)                                                             \
+    struct db_stmt *var = stmt_get((tx), (id), (sql));                                             \
+    if (!var)                                                                                      \
+        return -ERR_STORE
 
 /* Prepared statement `id` on the tx's connection (prepared on first use). */
 struct db_stmt *stmt_get(struct store_tx *tx, enum stmt_id id, const char *sql);

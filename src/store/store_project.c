@@ -8,11 +8,6 @@
 #include "core/json.h"
 #include "store/store_int.h"
 
-#define STMT_OR_FAIL(var, tx, id, sql)                                                             \
-    struct db_stmt *var = stmt_get((tx), (id), (sql));                                             \
-    if (!var)                                                                                      \
-        return -ERR_STORE
-
 /* ---- projects ---- */
 
 int store_project_create(struct store_tx *tx, const struct store_project *p, int64_t *ret_id)

@@ -17,11 +17,6 @@
 #include "core/err.h"
 #include "store/store_int.h"
 
-#define STMT_OR_FAIL(var, tx, id, sql)                                                             \
-    struct db_stmt *var = stmt_get((tx), (id), (sql));                                             \
-    if (!var)                                                                                      \
-        return -ERR_STORE
-
 #define ASSIGNMENT_COLS                                                                            \
     "id, task_id, project_id, user_id, kind, state, lease_until, draft, created_at, updated_at"
 
