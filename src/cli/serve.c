@@ -134,9 +134,14 @@ static int admin_read_fn(struct store_tx *tx, void *ctx)
     return store_user_admin(tx, c->a, &c->u);
 }
 
+/*
+ * Each node's local admin token is named after the node (host and data
+ * dir), so that a node replaces only its own earlier token (one left by a
+ * crash) and never another node's on a shared database.
+ */
 static int drop_local_fn(struct store_tx *tx, void *ctx)
 {
-    return store_token_delete_kind(tx, "local");
+    return store_token_delete_named(tx, "local", ctx);
 }
 
 static int purge_fn(struct store_tx *tx, void *ctx)
@@ -338,10 +343,15 @@ int cli_serve(int argc, char **argv)
     }
 
     /* the local admin token for CLI commands on this data dir */
-    store_write(st, drop_local_fn, NULL);
+    char host[256] = "", real[4096], token_name[4400];
+    gethostname(host, sizeof(host) - 1);
+    if (!realpath(data, real))
+        snprintf(real, sizeof(real), "%s", data);
+    snprintf(token_name, sizeof(token_name), "local admin (annotd serve %s:%s)", host, real);
+    store_write(st, drop_local_fn, token_name);
     char token[AUTH_TOKEN_LEN + 1];
     int64_t token_id;
-    r = auth_token_create(st, admin.u.id, "local", "local admin (annotd serve)", 0, token, &token_id);
+    r = auth_token_create(st, admin.u.id, "local", token_name, 0, token, &token_id);
     char info[512];
     bool v6 = strchr(addr, ':') != NULL;
     snprintf(info, sizeof(info), "{\"url\":\"http://%s%s%s:%u\",\"pid\":%ld}\n", v6 ? "[" : "", addr,
@@ -377,7 +387,7 @@ int cli_serve(int argc, char **argv)
     }
     pthread_mutex_destroy(&up.lock);
     pthread_cond_destroy(&up.cond);
-    store_write(st, drop_local_fn, NULL);
+    store_write(st, drop_local_fn, token_name);
     unlink(token_path);
     unlink(info_path);
     rc = CLI_OK;

@@ -139,8 +139,8 @@ int store_token_lookup(struct store_tx *tx,
                        struct store_user *ret_user);
 /* Delete token `id` of `user_id` (0: any user). -ERR_NOT_FOUND when absent. */
 int store_token_delete(struct store_tx *tx, int64_t user_id, int64_t id);
-/* Delete every token of `kind` (used for the local admin token at start). */
-int store_token_delete_kind(struct store_tx *tx, const char *kind);
+/* Delete every token of `kind` named `name` (a node's earlier local admin tokens). */
+int store_token_delete_named(struct store_tx *tx, const char *kind, const char *name);
 int store_token_list(struct store_tx *tx,
                      int64_t user_id,
                      const char *kind,

@@ -271,10 +271,11 @@ int store_token_delete(struct store_tx *tx, int64_t user_id, int64_t id)
     return changed_one(tx, s);
 }
 
-int store_token_delete_kind(struct store_tx *tx, const char *kind)
+int store_token_delete_named(struct store_tx *tx, const char *kind, const char *name)
 {
-    STMT_OR_FAIL(s, tx, ST_TOKEN_DELETE_KIND, "DELETE FROM tokens WHERE kind = ?");
+    STMT_OR_FAIL(s, tx, ST_TOKEN_DELETE_KIND, "DELETE FROM tokens WHERE kind = ? AND name = ?");
     db_bind_text(tx, s, 1, kind);
+    db_bind_text(tx, s, 2, name);
     return db_run(tx, s);
 }
 

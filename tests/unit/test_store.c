@@ -652,9 +652,10 @@ static int token_delete_fn(struct store_tx *tx, void *ctx)
     return 0;
 }
 
-static int token_delete_kind_fn(struct store_tx *tx, void *ctx)
+static int token_delete_named_fn(struct store_tx *tx, void *ctx)
 {
-    return store_token_delete_kind(tx, ctx);
+    const char *const *kind_name = ctx;
+    return store_token_delete_named(tx, kind_name[0], kind_name[1]);
 }
 
 static void test_tokens(void **state)
@@ -673,12 +674,16 @@ static void test_tokens(void **state)
     assert_int_equal(query_int(f->st, "SELECT COUNT(*) FROM tokens WHERE hash = 'hash-expired'"),
                      0);
     assert_int_equal(query_int(f->st, "SELECT COUNT(*) FROM tokens WHERE hash = 'hash-later'"), 1);
-    /* delete by kind */
+    /* delete by kind and name: the api token "ci" is neither */
     struct tokens t2 = { .w = &w };
     assert_int_equal(write_sql(f->st, "DELETE FROM tokens"), 0);
     assert_int_equal(store_write(f->st, token_make_fn, &t2), 0);
     assert_int_equal(query_int(f->st, "SELECT COUNT(*) FROM tokens"), 5);
-    assert_int_equal(store_write(f->st, token_delete_kind_fn, (char[]){ "session" }), 0);
+    const char *api_other[] = { "api", "other" };
+    assert_int_equal(store_write(f->st, token_delete_named_fn, api_other), 0);
+    assert_int_equal(query_int(f->st, "SELECT COUNT(*) FROM tokens"), 5);
+    const char *sessions[] = { "session", "" };
+    assert_int_equal(store_write(f->st, token_delete_named_fn, sessions), 0);
     assert_int_equal(query_int(f->st, "SELECT COUNT(*) FROM tokens"), 1);
     assert_int_equal(query_int(f->st, "SELECT COUNT(*) FROM tokens WHERE kind = 'api'"), 1);
     arena_free(&t.a);
