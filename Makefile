@@ -8,7 +8,7 @@ DATA       ?= data
 LISTEN     ?= 127.0.0.1:8080
 PYTEST     := /usr/bin/python3 -m pytest
 
-.PHONY: all setup build build-asan run check check-unit check-api check-pg check-asan fuzz bench clean format
+.PHONY: all setup build build-asan run check check-unit check-api check-pg check-asan fuzz bench bench-pg clean format
 
 all: build
 
@@ -59,6 +59,10 @@ fuzz:
 
 bench: build
 	bench/run.sh $(BUILD)
+
+# PostgreSQL: 1 node and 2 nodes behind nginx vs pgbench on the same claim SQL (bench/README.md).
+bench-pg: build
+	bench/run-pg.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c' 'bench/*.c')

@@ -16,6 +16,7 @@ static const struct cli_command commands[] = {
     { "import", "import tasks (JSON Lines or a JSON array)", cli_import, cli_import_usage },
     { "export", "export a project's tasks and annotations", cli_export, cli_export_usage },
     { "backup", "write an online backup of the data dir's database", cli_backup, cli_backup_usage },
+    { "migrate", "copy a store into another (SQLite to PostgreSQL)", cli_migrate, cli_migrate_usage },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

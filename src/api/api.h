@@ -31,7 +31,16 @@ struct api_app {
     const char *cookie_name;
     bool secure_cookie; /* add Secure to the session cookie (behind TLS) */
     atomic_bool ready;  /* /healthz answers 200 once set */
+    struct api_events *events; /* live updates (events.c) */
 };
+
+/*
+ * Live updates (events.c): subscribe to the store's events before the
+ * server starts; after http_server_stop() (which ends every stream),
+ * unsubscribe and free. start returns 0 or a negative error.
+ */
+int api_events_start(struct api_app *app);
+void api_events_stop(struct api_app *app);
 
 /* The route table for http_server_start(); limits fill the body caps. */
 const struct http_route *api_routes(const struct api_limits *limits, size_t *ret_n);
@@ -118,5 +127,6 @@ int api_queue_heartbeat(struct request *req);
 int api_queue_draft(struct request *req);
 int api_assignments_get(struct request *req);
 int api_task_annotations(struct request *req);
+int api_events(struct request *req);
 
 #endif

@@ -56,6 +56,8 @@ static const struct route_def table[] = {
     { { "POST",   "/api/v1/assignments/{id}/release", api_queue_release, ROLES_WORK,   0, 0, NULL }, CAP_SMALL },
     { { "POST",   "/api/v1/assignments/{id}/heartbeat", api_queue_heartbeat, ROLES_WORK, 0, 0, NULL }, CAP_SMALL },
     { { "PUT",    "/api/v1/assignments/{id}/draft", api_queue_draft,    ROLES_WORK,    0, JSON, NULL }, CAP_BODY },
+
+    { { "GET",    "/api/v1/events",                 api_events,         ROLES_ALL,     0, 0, NULL }, CAP_NONE },
 };
 
 #define NROUTES (sizeof(table) / sizeof(table[0]))

@@ -37,6 +37,7 @@ int cli_project_create(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_backup(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
 
 extern const char cli_serve_usage[];
 extern const char cli_init_usage[];
@@ -46,6 +47,7 @@ extern const char cli_project_create_usage[];
 extern const char cli_import_usage[];
 extern const char cli_export_usage[];
 extern const char cli_backup_usage[];
+extern const char cli_migrate_usage[];
 
 /* ---- common.c ---- */
 

@@ -3,8 +3,9 @@
  *
  * Start: lock the data dir, open (and migrate) the store, start HTTP,
  * then write the local admin token (mode 0600) and server.json for CLI
- * commands. Stop on SIGINT/SIGTERM: stop accepting, let in-flight
- * requests finish, revoke the local token, close the store cleanly.
+ * commands. Stop on SIGINT/SIGTERM: stop accepting, end event streams,
+ * let in-flight requests finish, revoke the local token, close the store
+ * cleanly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -321,6 +322,13 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* live updates: subscribed before the first request can change anything */
+    r = api_events_start(&app);
+    if (r < 0) {
+        cli_fail("failed to start live updates: %s", err_str(r));
+        goto out_store;
+    }
+
     size_t nroutes;
     const struct http_route *routes = api_routes(&app.limits, &nroutes);
     struct http_options hopt = {
@@ -339,6 +347,7 @@ int cli_serve(int argc, char **argv)
     r = http_server_start(&hopt, &srv);
     if (r < 0) {
         cli_fail("failed to listen on '%s': %s", listen, strerror(-r));
+        api_events_stop(&app);
         goto out_store;
     }
 
@@ -377,7 +386,8 @@ int cli_serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info("stopping on signal %d: finishing requests in flight", sig);
 
-    http_server_stop(srv, 10000);
+    http_server_stop(srv, 10000); /* ends the event streams too */
+    api_events_stop(&app);
     if (upkeep_started) {
         pthread_mutex_lock(&up.lock);
         up.stop = true;

@@ -213,6 +213,56 @@ int http_reply_stream(struct request *req,
  */
 void http_resume(struct request *req);
 
+/*
+ * ---- Server-Sent Events (events.c) ----
+ * A generic event stream (WHATWG HTML §9.2): the handler opens it, then any
+ * thread pushes events into it until it ends. It knows nothing of what the
+ * events mean.
+ * While nothing is queued the connection is suspended (no polling); a push,
+ * the heartbeat (": ping" after heartbeat_ms without output) or the end
+ * resumes it. A client that falls more than max_queued bytes behind gets a
+ * final "overflow" event and the stream ends. http_server_stop() ends every
+ * stream at once, so streams never hold the stop for its grace.
+ */
+struct http_sse;
+
+struct http_sse_options {
+    size_t max_queued; /* bytes waiting for the client before it is dropped (default 256 KiB) */
+    int heartbeat_ms;  /* default 15000 */
+    int retry_ms;      /* reconnect advice sent first ("retry:"), default 3000 */
+    const char *overflow_data; /* data of the final "overflow" event (default {"type":"overflow"}) */
+    /*
+     * Called exactly once, on any thread, when the stream has ended (client
+     * gone, closed, overflow, server stop); not called when open fails.
+     * Must not push into or close any stream. The channel stays valid until
+     * the caller's http_sse_release().
+     */
+    void (*on_close)(void *ctx, struct http_sse *ch);
+    void *ctx;
+};
+
+/*
+ * Answer req with 200 text/event-stream (Cache-Control: no-store,
+ * X-Accel-Buffering: no) and open a channel; the handler then returns
+ * HTTP_DONE. *ret holds the caller's reference (http_sse_release()).
+ * Returns 0, -ERR_UNAVAILABLE when the server is stopping, -ENOMEM, or
+ * -EALREADY when req was answered already. On failure nothing was answered
+ * (but for -EALREADY).
+ */
+int http_sse_open(struct request *req, const struct http_sse_options *opt, struct http_sse **ret);
+/*
+ * Queue one event: "event: EVENT\nid: ID\ndata: ...\n\n" (each line of data
+ * its own data: line; event NULL: none, id < 0: none). Thread-safe; never
+ * blocks on the client. Returns 0; -EPIPE when the stream has ended or is
+ * ending; -ENOBUFS when the client fell too far behind (the stream now ends
+ * with the overflow event); -EINVAL for an event name with CR or LF.
+ */
+int http_sse_push(struct http_sse *ch, const char *event, int64_t id, const char *data, size_t len);
+/* End the stream after what is queued, with a last event when event != NULL. */
+void http_sse_close(struct http_sse *ch, const char *event, const char *data);
+/* Drop the caller's reference. NULL ok. */
+void http_sse_release(struct http_sse *ch);
+
 /* Counters for /metrics-style diagnostics. */
 struct http_stats {
     uint64_t requests;

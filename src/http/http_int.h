@@ -4,6 +4,7 @@
  * router.c      pure matcher: route table + method + raw path -> route + params
  * credentials.c Bearer token / session cookie + CSRF -> authenticator -> roles
  * reply.c       http_reply*(), the error funnel, security headers, streams
+ * events.c      Server-Sent Events channels, suspended while idle
  * server.c      libmicrohttpd daemon, request life cycle, body, suspend/resume
  */
 #ifndef ANNOTD_HTTP_INT_H
@@ -159,6 +160,13 @@ struct http_server {
     bool stopping;
     struct http_conn *suspended;
 
+    /* event streams (events.c), under mu */
+    struct http_sse *sse;
+    bool sse_stopping;
+    bool sse_ticker_running;
+    pthread_t sse_ticker;
+    pthread_cond_t sse_tick;
+
     atomic_uint_fast64_t requests;
     atomic_uint_fast64_t errors_4xx;
     atomic_uint_fast64_t errors_5xx;
@@ -184,6 +192,9 @@ int http_reply_response(struct request *req,
  * close, for a request abandoned at stop (built without touching it).
  */
 struct MHD_Response *http_response_shutting_down(void);
+
+/* Stop: end every event stream and the heartbeat thread (events.c). */
+void http_sse_stop_all(struct http_server *s);
 
 /* Completion: call the stream's release now; the response may outlive the request. */
 void http_stream_detach(struct http_stream *st);

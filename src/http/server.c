@@ -30,7 +30,8 @@
  * overtakes its suspend. The reply itself is queued on the request's
  * thread when libmicrohttpd calls the access handler again.
  *
- * Stop: MHD_quiesce_daemon() closes the listening socket; in-flight
+ * Stop: MHD_quiesce_daemon() closes the listening socket; event streams
+ * (events.c) are ended at once; in-flight
  * requests (suspended ones included) get up to grace_ms; then requests
  * still suspended are marked abandoned and resumed (libmicrohttpd panics
  * if a connection is still suspended in MHD_stop_daemon()), and are closed
@@ -64,6 +65,7 @@ static void server_unref(struct http_server *s)
     if (atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->sse_tick);
     free(s->cookie_name);
     free(s);
 }
@@ -636,6 +638,7 @@ int http_server_start(const struct http_options *opt, struct http_server **ret)
     s->cookie_name = opt->cookie_name ? strdup(opt->cookie_name) : NULL;
     s->opt.cookie_name = s->cookie_name;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->sse_tick, NULL);
     atomic_init(&s->refs, 1);
 
     struct sockaddr_storage sa;
@@ -682,6 +685,7 @@ void http_server_stop(struct http_server *s, int grace_ms)
     if (!s)
         return;
     MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+    http_sse_stop_all(s); /* event streams end now rather than at the grace's end */
 
     int64_t deadline = clock_mono_ms() + (grace_ms > 0 ? grace_ms : 0);
     while (atomic_load(&s->active) > 0 && clock_mono_ms() < deadline)

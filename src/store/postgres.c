@@ -38,15 +38,26 @@
  * - Migrations at open run in one transaction under
  *   pg_advisory_xact_lock(PG_MIGRATE_LOCK), so nodes starting together
  *   migrate one at a time and the later ones find nothing to do.
+ * - Events (store_events.c): store_event() is pg_notify('annotd', ...) in
+ *   the transaction, so PostgreSQL delivers it on commit only. The first
+ *   store_subscribe() starts the listener: a thread with its own
+ *   connection that LISTENs on 'annotd' and publishes every notification,
+ *   this node's and the others', to the local subscribers. When the
+ *   connection breaks it reconnects with backoff (100 ms doubling to 5 s)
+ *   and then publishes a resync notice (org 0, topic "*"): notifications
+ *   sent meanwhile are lost. A pipe wakes it at close.
  * - No store_backup(): -ENOTSUP. Back up a PostgreSQL store with pg_dump
  *   (`pg_dump -Fc -f annotd.dump URL`; restore with pg_restore).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -348,6 +359,16 @@ static const char *pg_col_text(struct db_stmt *s, int i, size_t *ret_len)
     return cell(s, i, ret_len);
 }
 
+static int pg_col_count(struct db_stmt *s)
+{
+    return s->res ? PQnfields(s->res) : 0;
+}
+
+static const char *pg_col_name(struct db_stmt *s, int i)
+{
+    return s->res && i >= 0 && i < PQnfields(s->res) ? PQfname(s->res, i) : NULL;
+}
+
 static int pg_exec(struct db_conn *dc, const char *sql)
 {
     struct pg_conn *c = (struct pg_conn *)dc;
@@ -370,6 +391,8 @@ static const struct db_ops pg_ops = {
     .col_int64 = pg_col_int64,
     .col_double = pg_col_double,
     .col_text = pg_col_text,
+    .col_count = pg_col_count,
+    .col_name = pg_col_name,
     .reset = pg_reset,
     .exec = pg_exec,
 };
@@ -429,6 +452,13 @@ struct pg_store {
     pthread_cond_t freed;
     struct pg_conn conns[PG_POOL_SIZE];
     bool busy[PG_POOL_SIZE];
+
+    /* the events listener, under lock */
+    pthread_t listener;
+    bool listening;      /* the thread runs */
+    bool listen_tried;   /* its first connection attempt is over */
+    pthread_cond_t listen_cond;
+    int listen_wake[2];  /* pipe: written at close */
 };
 
 /* Take a connection, opening it when it is not (or no longer) connected. */
@@ -619,13 +649,151 @@ static void pg_read_end(struct store_tx *tx)
     free(tx);
 }
 
+/* ---- the events listener ---- */
+
+/* A connection that LISTENs on 'annotd', or NULL. */
+static PGconn *listen_open(const char *url)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof(timeout), "%d", PG_CONNECT_TIMEOUT_S);
+    /* keepalives: notice a peer that vanished without closing */
+    const char *const keys[] = { "connect_timeout", "application_name", "keepalives",
+                                 "keepalives_idle", "dbname", NULL };
+    const char *const values[] = { timeout, "annotd listener", "1", "30", url, NULL };
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (!conn)
+        return NULL;
+    PGresult *res = NULL;
+    if (PQstatus(conn) == CONNECTION_OK) {
+        PQsetNoticeProcessor(conn, notice_ignore, NULL);
+        res = PQexec(conn, "LISTEN annotd");
+    }
+    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+static void listen_publish(struct pg_store *s, const PGnotify *n)
+{
+    int64_t org;
+    struct str topic;
+    const char *json;
+    char t[72];
+    if (strcmp(n->relname, "annotd") != 0 || store_events_parse(n->extra, &org, &topic, &json) < 0 ||
+        topic.len >= sizeof(t))
+        return; /* not ours: ignore */
+    memcpy(t, topic.p, topic.len);
+    t[topic.len] = '\0';
+    store_events_publish(&s->base, org, t, json);
+}
+
+/* Wait up to ms for the close; true when it came. */
+static bool listen_wait_stop(struct pg_store *s, int fd, int ms)
+{
+    struct pollfd p[2] = { { .fd = s->listen_wake[0], .events = POLLIN },
+                           { .fd = fd, .events = POLLIN } };
+    int n = poll(p, fd >= 0 ? 2 : 1, ms);
+    return n > 0 && p[0].revents;
+}
+
+static void *listener_main(void *arg)
+{
+    struct pg_store *s = arg;
+    PGconn *conn = NULL;
+    int backoff_ms = 100;
+    bool lost = false; /* a connection broke: events may have been missed */
+    for (;;) {
+        if (!conn) {
+            conn = listen_open(s->url);
+            pthread_mutex_lock(&s->lock);
+            s->listen_tried = true;
+            pthread_cond_broadcast(&s->listen_cond);
+            pthread_mutex_unlock(&s->lock);
+            if (!conn) {
+                lost = true;
+                if (listen_wait_stop(s, -1, backoff_ms))
+                    break;
+                backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+                continue;
+            }
+            backoff_ms = 100;
+            if (lost)
+                store_events_publish(&s->base, 0, "*", "{\"type\":\"resync\"}");
+            lost = false;
+        }
+        if (listen_wait_stop(s, PQsocket(conn), 60000))
+            break;
+        if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = NULL;
+            lost = true;
+            continue;
+        }
+        PGnotify *n;
+        while ((n = PQnotifies(conn)) != NULL) {
+            listen_publish(s, n);
+            PQfreemem(n);
+        }
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+/* ops->events_start: start the listener, wait for its first connection attempt. */
+static int pg_events_start(struct store *st)
+{
+    struct pg_store *s = (struct pg_store *)st;
+    pthread_mutex_lock(&s->lock);
+    if (s->listening) {
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
+    if (pipe2(s->listen_wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+        pthread_mutex_unlock(&s->lock);
+        return -errno;
+    }
+    if (pthread_create(&s->listener, NULL, listener_main, s) != 0) {
+        close(s->listen_wake[0]);
+        close(s->listen_wake[1]);
+        pthread_mutex_unlock(&s->lock);
+        return -EAGAIN;
+    }
+    s->listening = true;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += PG_CONNECT_TIMEOUT_S + 1;
+    while (!s->listen_tried)
+        if (pthread_cond_timedwait(&s->listen_cond, &s->lock, &deadline) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&s->lock);
+    return 0; /* not connected yet: it keeps trying */
+}
+
+static void listener_stop(struct pg_store *s)
+{
+    if (!s->listening)
+        return;
+    ssize_t w = write(s->listen_wake[1], "x", 1);
+    (void)w;
+    pthread_join(s->listener, NULL);
+    close(s->listen_wake[0]);
+    close(s->listen_wake[1]);
+    s->listening = false;
+}
+
 static void pg_close(struct store *st)
 {
     struct pg_store *s = (struct pg_store *)st;
+    listener_stop(s);
     for (unsigned i = 0; i < PG_POOL_SIZE; i++)
         conn_close(&s->conns[i]);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->freed);
+    pthread_cond_destroy(&s->listen_cond);
     free(s->url);
     free(s);
 }
@@ -639,6 +807,7 @@ static const struct store_backend_ops pg_backend = {
     .read_begin = pg_read_begin,
     .read_end = pg_read_end,
     .backup = NULL, /* -ENOTSUP: use pg_dump */
+    .events_start = pg_events_start,
 };
 
 static int migrate_fn(struct store_tx *tx, void *ctx)
@@ -666,6 +835,7 @@ int pg_store_open(const char *url, const struct store_options *opt, struct store
     }
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->freed, NULL);
+    pthread_cond_init(&s->listen_cond, NULL);
 
     int r = pg_write(&s->base, migrate_fn, NULL);
     if (r < 0) {

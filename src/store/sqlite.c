@@ -126,6 +126,16 @@ static const char *sq_col_text(struct db_stmt *s, int i, size_t *ret_len)
     return (const char *)p;
 }
 
+static int sq_col_count(struct db_stmt *s)
+{
+    return sqlite3_column_count(s->s);
+}
+
+static const char *sq_col_name(struct db_stmt *s, int i)
+{
+    return sqlite3_column_name(s->s, i);
+}
+
 static void sq_reset(struct db_stmt *s)
 {
     sqlite3_reset(s->s);
@@ -149,6 +159,8 @@ static const struct db_ops sqlite_ops = {
     .col_int64 = sq_col_int64,
     .col_double = sq_col_double,
     .col_text = sq_col_text,
+    .col_count = sq_col_count,
+    .col_name = sq_col_name,
     .reset = sq_reset,
     .exec = sq_exec,
 };
@@ -219,33 +231,50 @@ struct sqlite_store {
     unsigned nreaders;
 };
 
-static int run_op(struct store_tx *tx, struct write_op *op)
+/* The op's events join the batch's only once its savepoint is released. */
+static int run_op(struct store_tx *tx, struct write_op *op, struct store_event_queue *batch_events)
 {
     struct db_conn *c = tx->conn;
     int r = sq_exec(c, "SAVEPOINT op");
     if (r < 0)
         return r;
+    struct store_event_queue events;
+    store_event_queue_init(&events);
+    tx->events = &events;
     r = op->fn(tx, op->ctx);
+    tx->events = NULL;
     if (r < 0) {
+        store_event_queue_clear(&events);
         sq_exec(c, "ROLLBACK TO op");
         sq_exec(c, "RELEASE op");
         return r;
     }
     int r2 = sq_exec(c, "RELEASE op");
+    if (r2 < 0)
+        store_event_queue_clear(&events);
+    else
+        store_event_queue_splice(batch_events, &events);
     return r2 < 0 ? r2 : r;
 }
 
 static void run_batch(struct sqlite_store *s, struct write_op *batch)
 {
     struct store_tx tx = { .st = &s->base, .conn = &s->writer, .in_batch = true };
+    struct store_event_queue events;
+    store_event_queue_init(&events);
     int r = sq_exec(&s->writer, "BEGIN IMMEDIATE");
     if (r >= 0) {
         for (struct write_op *op = batch; op; op = op->next)
-            op->result = run_op(&tx, op);
+            op->result = run_op(&tx, op, &events);
         r = sq_exec(&s->writer, "COMMIT");
         if (r < 0)
             sq_exec(&s->writer, "ROLLBACK");
     }
+    /* committed events reach the subscribers before any completion runs */
+    if (r >= 0)
+        store_events_deliver(&s->base, &events);
+    else
+        store_event_queue_clear(&events);
     for (struct write_op *op = batch, *next; op; op = next) {
         next = op->next;
         op->done(op->ctx, r < 0 ? r : op->result);

@@ -8,7 +8,7 @@
 #include "core/err.h"
 #include "store/store_int.h"
 
-int store_open(const struct store_options *opt, struct store **ret)
+static int backend_open(const struct store_options *opt, struct store **ret)
 {
     const char *url = opt->url;
     if (!url || !*url)
@@ -25,10 +25,29 @@ int store_open(const struct store_options *opt, struct store **ret)
     return sqlite_store_open(url, opt, ret);
 }
 
+int store_open(const struct store_options *opt, struct store **ret)
+{
+    struct store *st;
+    int r = backend_open(opt, &st);
+    if (r < 0)
+        return r;
+    r = store_events_init(st);
+    if (r < 0) {
+        st->ops->close(st);
+        return r;
+    }
+    *ret = st;
+    return 0;
+}
+
 void store_close(struct store *st)
 {
-    if (st)
-        st->ops->close(st);
+    if (!st)
+        return;
+    /* the writer (or listener) may deliver until the backend has stopped it */
+    struct store_events *ev = st->events;
+    st->ops->close(st);
+    store_events_free(ev);
 }
 
 const char *store_backend(const struct store *st)

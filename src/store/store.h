@@ -65,6 +65,57 @@ int store_read_begin(struct store *st, struct store_tx **ret);
 void store_read_end(struct store_tx *tx);
 
 /* ------------------------------------------------------------------ */
+/* events: the one path of every live update                          */
+
+/*
+ * DESIGN (store_events.c). A unit of work announces a change with
+ * store_event(); the event reaches the subscribers only if and after its
+ * transaction commits, in commit order per node.
+ * SQLite: events are collected per op; an op rolled back to its savepoint
+ * drops its own; the writer delivers the batch's events in-process right
+ * after COMMIT, before the completions run.
+ * PostgreSQL: pg_notify('annotd', "ORG TOPIC JSON") inside the transaction;
+ * one LISTEN connection per node (a thread, started by the first
+ * store_subscribe(), reconnecting with backoff) hands every node's events,
+ * this node's included, to the local subscribers. A JSON too large for
+ * NOTIFY (8000 bytes) is replaced by {"type":"resync","truncated":true}:
+ * events are small notices, clients re-read the state.
+ */
+
+/*
+ * An event as the subscribers get it. `json` is an object whose first key
+ * is "type" by convention ({"type":"task",...}); `topic` is short
+ * ([a-z0-9._-], e.g. "project.12"). Both live only during the call.
+ * One special event: org_id 0, topic "*", {"type":"resync"}: events may
+ * have been lost (the PostgreSQL listener reconnected); every client
+ * should re-read what it shows.
+ */
+struct store_event {
+    int64_t org_id;
+    const char *topic;
+    const char *json;
+};
+
+/*
+ * Called on the writer (SQLite) or listener (PostgreSQL) thread for every
+ * committed event, one at a time: must be quick and must not call back
+ * into the store.
+ */
+typedef void (*store_event_fn)(void *ctx, const struct store_event *ev);
+
+/*
+ * Queue an event in a write transaction. Returns 0 (also when nobody can
+ * receive it, e.g. during migrations), -EINVAL for a bad topic, -EROFS on
+ * a read transaction, or a store error (PostgreSQL).
+ */
+int store_event(struct store_tx *tx, int64_t org_id, const char *topic, const char *json);
+
+/* Add a subscriber (at most 16). 0, -ENOSPC, or the listener's start error. */
+int store_subscribe(struct store *st, store_event_fn fn, void *ctx);
+/* Remove it; once this returns, fn is not running and will not run again. */
+void store_unsubscribe(struct store *st, store_event_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------ */
 /* orgs, users, tokens                                                 */
 
 struct store_org {
@@ -377,5 +428,50 @@ int store_audit(struct store_tx *tx,
                 int64_t object_id,
                 const char *detail,
                 int64_t now);
+
+/* ------------------------------------------------------------------ */
+/* copying a whole store (annotd migrate): store_copy.c                */
+
+#define STORE_COPY_MAX_TABLES 64
+
+struct store_copy_table {
+    const char *name;  /* static */
+    int64_t rows;      /* in the source's snapshot */
+    char checksum[65]; /* hex; the same on both sides when their rows are */
+    int64_t copied;    /* inserted into the target */
+    int64_t skipped;   /* already in the target with the same content */
+};
+
+struct store_copy_report {
+    size_t ntables;
+    struct store_copy_table tables[STORE_COPY_MAX_TABLES];
+    bool verified;    /* the target's counts and checksums match the source's */
+    char detail[512]; /* why it failed or did not verify, "" otherwise */
+};
+
+struct store_copy_options {
+    unsigned page_rows; /* rows per target transaction (default 1000) */
+    /* after each page: rows of `table` done so far out of `total`; may be NULL */
+    void (*progress)(void *ctx, const char *table, int64_t done, int64_t total);
+    void *progress_ctx;
+};
+
+/*
+ * Copy every table of `from` into `to` (both opened, so both migrated to
+ * this binary's schema), ids preserved, from one read snapshot of `from`,
+ * a page per transaction on `to`; then reset `to`'s id sequences and
+ * compare every table's count and checksum (report->verified).
+ * Rows `to` holds already with the same content are skipped, so a re-run
+ * completes a copy that stopped half-way and otherwise copies nothing.
+ * Returns 0 when the copy ran to the end (check report->verified);
+ * -ERR_CONFLICT when `to` holds other content under the same keys, or rows
+ * the source does not have, or `from` has a table the copy does not know;
+ * another negative error from the stores. report->detail says what.
+ * `report` is filled as far as the copy got, also on failure.
+ */
+int store_copy(struct store *from,
+               struct store *to,
+               const struct store_copy_options *opt,
+               struct store_copy_report *report);
 
 #endif

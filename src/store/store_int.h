@@ -77,6 +77,7 @@ enum stmt_id {
     ST_Q_CHECK,
     ST_Q_CLAIMER,
     ST_Q_ASSIGNMENT_LOCK,
+    ST_EVENT_NOTIFY, /* store_events.c: pg_notify() on PostgreSQL */
     /* later modules extend from here */
     ST_MAX = 128
 };
@@ -94,6 +95,9 @@ struct db_ops {
     int64_t (*col_int64)(struct db_stmt *s, int i);
     double (*col_double)(struct db_stmt *s, int i);
     const char *(*col_text)(struct db_stmt *s, int i, size_t *ret_len); /* NULL for SQL NULL */
+    /* Result columns, valid once step() has run (store_copy.c: generic over columns). */
+    int (*col_count)(struct db_stmt *s);
+    const char *(*col_name)(struct db_stmt *s, int i); /* NULL when out of range */
     void (*reset)(struct db_stmt *s);
     int (*exec)(struct db_conn *c, const char *sql);
 };
@@ -109,6 +113,8 @@ struct store_tx {
     struct store *st;
     struct db_conn *conn;
     bool in_batch; /* inside a group-commit batch (savepoints in use) */
+    /* SQLite: where store_event() queues this op's events; NULL: dropped */
+    struct store_event_queue *events;
 };
 
 /* Declare `var` as statement `id`, or return -ERR_STORE from the caller. */
@@ -191,10 +197,42 @@ struct store_backend_ops {
     int (*read_begin)(struct store *st, struct store_tx **ret);
     void (*read_end)(struct store_tx *tx);
     int (*backup)(struct store *st, const char *out_path);
+    /* Start cross-node event delivery on the first store_subscribe(); NULL: none needed. */
+    int (*events_start)(struct store *st);
 };
 
 struct store {
     const struct store_backend_ops *ops;
+    struct store_events *events; /* subscribers (store_events.c) */
 };
+
+/* ---- events (store_events.c) ---- */
+
+struct store_event_item;
+/* Events of one op or one batch, in the order they were queued. */
+struct store_event_queue {
+    struct store_event_item *head, **tail;
+    size_t n;
+};
+
+void store_event_queue_init(struct store_event_queue *q);
+/* Move every event of src to the end of dst; src is left empty. */
+void store_event_queue_splice(struct store_event_queue *dst, struct store_event_queue *src);
+/* Drop the events (rolled back). */
+void store_event_queue_clear(struct store_event_queue *q);
+/* Hand the events to the subscribers (committed), then clear the queue. */
+void store_events_deliver(struct store *st, struct store_event_queue *q);
+/* Hand one event to the subscribers (the PostgreSQL listener). */
+void store_events_publish(struct store *st, int64_t org_id, const char *topic, const char *json);
+/*
+ * The NOTIFY payload for an event: "ORG TOPIC JSON", under PostgreSQL's
+ * 8000-byte limit (a larger JSON is replaced by a resync marker).
+ * store_events_parse() reads it back; 0 or -EINVAL.
+ */
+#define STORE_EVENT_PAYLOAD_MAX 7900
+int store_events_payload(struct buf *out, int64_t org_id, const char *topic, const char *json);
+int store_events_parse(const char *payload, int64_t *ret_org, struct str *ret_topic, const char **ret_json);
+int store_events_init(struct store *st);
+void store_events_free(struct store_events *ev);
 
 #endif

@@ -1,7 +1,13 @@
 /*
  * store_project.c: projects, tasks, the JSON Lines export, and audit.
+ *
+ * Events (store_event(), delivered once committed): a new project on the
+ * org's topic "projects" ({"type":"project","project":ID,"action":"created"}),
+ * imported tasks on "project.<id>" ({"type":"tasks","created":N,"counts":{...}}).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -27,10 +33,20 @@ int store_project_create(struct store_tx *tx, const struct store_project *p, int
         db_bind_text(tx, s, 7, NULL);
     db_bind_int64(tx, s, 8, p->created_at);
     int r = db_step(tx, s);
-    if (r == 1)
-        *ret_id = db_int64(tx, s, 0);
+    int64_t id = r == 1 ? db_int64(tx, s, 0) : 0;
     db_reset(tx, s);
-    return r < 0 ? r : 0;
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return -ERR_STORE;
+    char json[128];
+    snprintf(json, sizeof(json), "{\"type\":\"project\",\"project\":%" PRId64 ",\"action\":\"created\"}",
+             id);
+    r = store_event(tx, p->org_id, "projects", json);
+    if (r < 0)
+        return r;
+    *ret_id = id;
+    return 0;
 }
 
 #define PROJECT_COLS                                                                               \
@@ -109,10 +125,28 @@ int store_project_list(struct store_tx *tx,
 
 int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t n)
 {
-    STMT_OR_FAIL(s, tx, ST_PROJECT_ADD_TASKS, "UPDATE projects SET n_tasks = n_tasks + ? WHERE id = ?");
+    STMT_OR_FAIL(s, tx, ST_PROJECT_ADD_TASKS,
+                 "UPDATE projects SET n_tasks = n_tasks + ? WHERE id = ?"
+                 " RETURNING org_id, n_tasks, n_in_progress, n_done");
     db_bind_int64(tx, s, 1, n);
     db_bind_int64(tx, s, 2, project_id);
-    return db_run(tx, s);
+    int r = db_step(tx, s);
+    int64_t org_id = 0, counts[3] = { 0, 0, 0 };
+    if (r == 1) {
+        org_id = db_int64(tx, s, 0);
+        for (int i = 0; i < 3; i++)
+            counts[i] = db_int64(tx, s, i + 1);
+    }
+    db_reset(tx, s);
+    if (r <= 0)
+        return r < 0 ? r : -ERR_NOT_FOUND;
+    char topic[32], json[192];
+    snprintf(topic, sizeof(topic), "project.%" PRId64, project_id);
+    snprintf(json, sizeof(json),
+             "{\"type\":\"tasks\",\"created\":%" PRId64 ",\"counts\":{\"tasks\":%" PRId64
+             ",\"in_progress\":%" PRId64 ",\"done\":%" PRId64 "}}",
+             n, counts[0], counts[1], counts[2]);
+    return store_event(tx, org_id, topic, json);
 }
 
 /* ---- tasks ---- */

@@ -10,8 +10,16 @@
  * eligible task from it and never scans past leased or finished tasks.
  * Expired leases stay "leased" (and keep their slot) until the reaper
  * returns them; a late submit on such a lease is accepted.
+ *
+ * Events: every change of a task's counters is announced on the topic
+ * "project.<id>" in the same transaction (store_event(): delivered only
+ * once committed): {"type":"task","task":ID,"state":"in_progress",
+ * "cause":"claim",...,"counts":{...}}, and a submit first announces
+ * {"type":"annotation",...}. Notices, not copies: ids, states and counts.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -35,20 +43,48 @@ static void assignment_row(struct store_tx *tx, struct db_stmt *s, struct arena 
     r->updated_at = db_int64(tx, s, 9);
 }
 
+/* A task after task_adjust(), for its event. */
+struct task_change {
+    int64_t org_id, project_id, task_id;
+    int state, leased, submitted;
+    int64_t n_tasks, n_in_progress, n_done; /* the project's counts */
+};
+
+static int emit_task(struct store_tx *tx, const struct task_change *c, const char *cause)
+{
+    static const char *const states[] = { "open", "in_progress", "done" };
+    char topic[32], json[384];
+    snprintf(topic, sizeof(topic), "project.%" PRId64, c->project_id);
+    snprintf(json, sizeof(json),
+             "{\"type\":\"task\",\"task\":%" PRId64 ",\"state\":\"%s\",\"cause\":\"%s\","
+             "\"leased\":%d,\"submitted\":%d,\"counts\":{\"tasks\":%" PRId64
+             ",\"in_progress\":%" PRId64 ",\"done\":%" PRId64 "}}",
+             c->task_id, states[c->state >= 0 && c->state <= TASK_DONE ? c->state : 0], cause,
+             c->leased, c->submitted, c->n_tasks, c->n_in_progress, c->n_done);
+    return store_event(tx, c->org_id, topic, json);
+}
+
 /*
  * Apply deltas to a task's counters, recompute open_slots and state, and
- * keep the project's counts in step.
+ * keep the project's counts in step. *ret (for the event) is written on
+ * success.
  */
-static int task_adjust(struct store_tx *tx, int64_t task_id, int d_leased, int d_submitted)
+static int task_adjust(struct store_tx *tx,
+                       int64_t task_id,
+                       int d_leased,
+                       int d_submitted,
+                       struct task_change *ret)
 {
     /* PostgreSQL: lock the task row, so that concurrent claims and submits
      * on other connections (READ COMMITTED) wait and read fresh counters;
      * SQLite: the single writer serialises them already. */
     struct db_stmt *q = stmt_get_dialect(
         tx, ST_Q_TASK_GET,
-        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap"
+        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap,"
+        " p.org_id, p.n_tasks, p.n_in_progress, p.n_done"
         " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ?",
-        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap"
+        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap,"
+        " p.org_id, p.n_tasks, p.n_in_progress, p.n_done"
         " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ? FOR UPDATE OF t");
     if (!q)
         return -ERR_STORE;
@@ -63,6 +99,12 @@ static int task_adjust(struct store_tx *tx, int64_t task_id, int d_leased, int d
     int leased = (int)db_int64(tx, q, 2) + d_leased;
     int submitted = (int)db_int64(tx, q, 3) + d_submitted;
     int overlap = (int)db_int64(tx, q, 4);
+    struct task_change c = { .org_id = db_int64(tx, q, 5),
+                             .project_id = project_id,
+                             .task_id = task_id,
+                             .n_tasks = db_int64(tx, q, 6),
+                             .n_in_progress = db_int64(tx, q, 7),
+                             .n_done = db_int64(tx, q, 8) };
     db_reset(tx, q);
     if (leased < 0 || submitted < 0)
         return -ERR_STORE; /* counters out of step: refuse rather than corrupt */
@@ -80,15 +122,48 @@ static int task_adjust(struct store_tx *tx, int64_t task_id, int d_leased, int d
     db_bind_int64(tx, u, 4, state);
     db_bind_int64(tx, u, 5, task_id);
     r = db_run(tx, u);
-    if (r < 0 || state == old_state)
+    if (r < 0)
         return r;
+    c.state = state;
+    c.leased = leased;
+    c.submitted = submitted;
+    if (state == old_state) {
+        *ret = c; /* the project's counts did not move */
+        return 0;
+    }
 
+    /* RETURNING: the counts as this update left them (PostgreSQL: under its row lock) */
     STMT_OR_FAIL(pc, tx, ST_Q_PROJECT_COUNTS,
-                 "UPDATE projects SET n_in_progress = n_in_progress + ?, n_done = n_done + ? WHERE id = ?");
+                 "UPDATE projects SET n_in_progress = n_in_progress + ?, n_done = n_done + ? WHERE id = ?"
+                 " RETURNING n_tasks, n_in_progress, n_done");
     db_bind_int64(tx, pc, 1, (state == TASK_IN_PROGRESS) - (old_state == TASK_IN_PROGRESS));
     db_bind_int64(tx, pc, 2, (state == TASK_DONE) - (old_state == TASK_DONE));
     db_bind_int64(tx, pc, 3, project_id);
-    return db_run(tx, pc);
+    r = db_step(tx, pc);
+    if (r == 1) {
+        c.n_tasks = db_int64(tx, pc, 0);
+        c.n_in_progress = db_int64(tx, pc, 1);
+        c.n_done = db_int64(tx, pc, 2);
+    }
+    db_reset(tx, pc);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return -ERR_STORE;
+    *ret = c;
+    return 0;
+}
+
+/* task_adjust() and its event. */
+static int task_adjust_emit(struct store_tx *tx,
+                            int64_t task_id,
+                            int d_leased,
+                            int d_submitted,
+                            const char *cause)
+{
+    struct task_change c;
+    int r = task_adjust(tx, task_id, d_leased, d_submitted, &c);
+    return r < 0 ? r : emit_task(tx, &c, cause);
 }
 
 static int project_lease(struct store_tx *tx, int64_t org_id, int64_t project_id, int *ret_lease_s)
@@ -263,7 +338,7 @@ int store_claim(struct store_tx *tx,
         return r;
     if (r == 0)
         return -ERR_STORE;
-    r = task_adjust(tx, task_id, +1, 0);
+    r = task_adjust_emit(tx, task_id, +1, 0, "claim");
     if (r < 0)
         return r;
     r = store_task_get(tx, 0, task_id, a, ret_t);
@@ -383,7 +458,19 @@ int store_submit(struct store_tx *tx,
     r = set_assignment(tx, assignment_id, "submitted", as.lease_until, false, now);
     if (r < 0)
         return r;
-    r = task_adjust(tx, as.task_id, d_leased, +1);
+    struct task_change change;
+    r = task_adjust(tx, as.task_id, d_leased, +1, &change);
+    if (r < 0)
+        return r;
+    char topic[32], json[192];
+    snprintf(topic, sizeof(topic), "project.%" PRId64, as.project_id);
+    snprintf(json, sizeof(json),
+             "{\"type\":\"annotation\",\"task\":%" PRId64 ",\"annotation\":%" PRId64
+             ",\"user\":%" PRId64 ",\"version\":%d}",
+             as.task_id, ret->id, user_id, version);
+    r = store_event(tx, change.org_id, topic, json);
+    if (r >= 0)
+        r = emit_task(tx, &change, "submit");
     if (r < 0)
         return r;
 
@@ -426,7 +513,7 @@ int store_lease_end(struct store_tx *tx,
     ret->updated_at = now;
     if (!keep_draft)
         ret->draft = NULL;
-    return task_adjust(tx, ret->task_id, -1, 0);
+    return task_adjust_emit(tx, ret->task_id, -1, 0, keep_draft ? "release" : "skip");
 }
 
 int store_heartbeat(struct store_tx *tx,
@@ -513,7 +600,7 @@ int store_reap(struct store_tx *tx, int64_t now, int max, int *ret_n)
         r = set_assignment(tx, ids[i], "expired", now, true, now);
         if (r < 0)
             return r;
-        r = task_adjust(tx, tasks[i], -1, 0);
+        r = task_adjust_emit(tx, tasks[i], -1, 0, "expire");
         if (r < 0)
             return r;
     }
