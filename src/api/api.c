@@ -227,6 +227,26 @@ int target_org_or_reply(struct request *req, json_t *body, int64_t *ret)
     return 0;
 }
 
+void list_begin(struct jw *w, struct buf *b)
+{
+    buf_init(b, 0);
+    jw_init(w, b);
+    jw_obj_begin(w);
+    jw_key(w, "items");
+    jw_arr_begin(w);
+}
+
+void list_end(struct jw *w, int n, int limit, int64_t last_id)
+{
+    jw_arr_end(w);
+    jw_key(w, "next_after");
+    if (n > 0 && n == limit)
+        jw_int(w, last_id);
+    else
+        jw_null(w);
+    jw_obj_end(w);
+}
+
 void user_to_json(struct jw *w, const struct store_user *u)
 {
     jw_obj_begin(w);

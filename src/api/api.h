@@ -94,6 +94,13 @@ int get_string_or_reply(struct request *req, const json_t *obj, const char *key,
  */
 int target_org_or_reply(struct request *req, json_t *body, int64_t *ret);
 
+/*
+ * A list reply: list_begin() opens {"items":[ ; list_end() closes it with
+ * "next_after": the last id when the page was full (more may follow), else null.
+ */
+void list_begin(struct jw *w, struct buf *b);
+void list_end(struct jw *w, int n, int limit, int64_t last_id);
+
 /* User and org JSON. */
 void user_to_json(struct jw *w, const struct store_user *u);
 

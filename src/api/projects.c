@@ -57,17 +57,11 @@ int api_projects_list(struct request *req)
     if (r < 0)
         return reply_errno(req, r);
     struct buf b;
-    buf_init(&b, 0);
-    buf_adds(&b, "{\"items\":[");
-    for (int i = 0; i < c.n; i++) {
-        if (i)
-            buf_addch(&b, ',');
-        project_to_json(&b, &c.items[i]);
-    }
-    if (c.n == c.limit)
-        buf_addf(&b, "],\"next_after\":%lld}", (long long)c.items[c.n - 1].id);
-    else
-        buf_adds(&b, "],\"next_after\":null}");
+    struct jw w;
+    list_begin(&w, &b);
+    for (int i = 0; i < c.n; i++)
+        project_to_jw(&w, &c.items[i]);
+    list_end(&w, c.n, c.limit, c.n ? c.items[c.n - 1].id : 0);
     return reply_json(req, 200, &b);
 }
 

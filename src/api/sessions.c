@@ -173,12 +173,8 @@ int api_tokens_list(struct request *req)
     if (r < 0)
         return reply_errno(req, r);
     struct buf b;
-    buf_init(&b, 0);
     struct jw w;
-    jw_init(&w, &b);
-    jw_obj_begin(&w);
-    jw_key(&w, "items");
-    jw_arr_begin(&w);
+    list_begin(&w, &b);
     for (int i = 0; i < c.n; i++) {
         jw_obj_begin(&w);
         jw_kint(&w, "id", c.items[i].id);
@@ -187,10 +183,7 @@ int api_tokens_list(struct request *req)
         jw_ktime(&w, "expires_at", c.items[i].expires_at ? c.items[i].expires_at : -1);
         jw_obj_end(&w);
     }
-    jw_arr_end(&w);
-    jw_key(&w, "next_after");
-    jw_null(&w);
-    jw_obj_end(&w);
+    list_end(&w, c.n, 0, 0); /* one page: every token of the caller */
     return reply_json(req, 200, &b);
 }
 

@@ -160,23 +160,28 @@ void project_to_json(struct buf *out, const struct store_project *p)
 {
     struct jw w;
     jw_init(&w, out);
-    jw_obj_begin(&w);
-    jw_kint(&w, "id", p->id);
-    jw_kint(&w, "org", p->org_id);
-    jw_kstr(&w, "name", p->name);
-    jw_kstr(&w, "kind", p->kind);
-    jw_kraw(&w, "config", p->config, strlen(p->config));
-    jw_kint(&w, "overlap", p->overlap);
-    jw_kint(&w, "lease_seconds", p->lease_seconds);
-    jw_ktime(&w, "created_at", p->created_at);
-    jw_key(&w, "counts");
-    jw_obj_begin(&w);
-    jw_kint(&w, "total", p->n_tasks);
-    jw_kint(&w, "open", p->n_tasks - p->n_in_progress - p->n_done);
-    jw_kint(&w, "in_progress", p->n_in_progress);
-    jw_kint(&w, "done", p->n_done);
-    jw_obj_end(&w);
-    jw_obj_end(&w);
+    project_to_jw(&w, p);
+}
+
+void project_to_jw(struct jw *w, const struct store_project *p)
+{
+    jw_obj_begin(w);
+    jw_kint(w, "id", p->id);
+    jw_kint(w, "org", p->org_id);
+    jw_kstr(w, "name", p->name);
+    jw_kstr(w, "kind", p->kind);
+    jw_kraw(w, "config", p->config, strlen(p->config));
+    jw_kint(w, "overlap", p->overlap);
+    jw_kint(w, "lease_seconds", p->lease_seconds);
+    jw_ktime(w, "created_at", p->created_at);
+    jw_key(w, "counts");
+    jw_obj_begin(w);
+    jw_kint(w, "total", p->n_tasks);
+    jw_kint(w, "open", p->n_tasks - p->n_in_progress - p->n_done);
+    jw_kint(w, "in_progress", p->n_in_progress);
+    jw_kint(w, "done", p->n_done);
+    jw_obj_end(w);
+    jw_obj_end(w);
 }
 
 static const char *const task_states[] = { "open", "in_progress", "done" };

@@ -57,6 +57,7 @@ int project_get(struct store *st, int64_t org_id, int64_t id, struct arena *a, s
 
 /* Append the project's JSON representation. */
 void project_to_json(struct buf *out, const struct store_project *p);
+void project_to_jw(struct jw *w, const struct store_project *p);
 /* Append a task's JSON representation. */
 void task_to_json(struct buf *out, const struct store_task *t);
 void task_to_jw(struct jw *w, const struct store_task *t);
