@@ -284,20 +284,10 @@ int api_task_annotations(struct request *req)
     if (r < 0)
         return reply_errno(req, r);
     struct buf b;
-    buf_init(&b, 0);
     struct jw w;
-    jw_init(&w, &b);
-    jw_obj_begin(&w);
-    jw_key(&w, "items");
-    jw_arr_begin(&w);
+    list_begin(&w, &b);
     for (int i = 0; i < c.n; i++)
         annotation_to_json(&w, &c.items[i]);
-    jw_arr_end(&w);
-    jw_key(&w, "next_after");
-    if (c.n == c.limit)
-        jw_int(&w, c.items[c.n - 1].id);
-    else
-        jw_null(&w);
-    jw_obj_end(&w);
+    list_end(&w, c.n, c.limit, c.n ? c.items[c.n - 1].id : 0);
     return reply_json(req, 200, &b);
 }
