@@ -35,8 +35,8 @@
 enum {
     EVENTS_MAX_TOPICS = 16,
     EVENTS_TOPIC_MAX = 32,
-    EVENTS_PER_USER = 8,   /* open streams per user */
-    EVENTS_REPLAY = 256,   /* events kept for Last-Event-ID */
+    EVENTS_PER_USER = 8, /* open streams per user */
+    EVENTS_REPLAY = 256, /* events kept for Last-Event-ID */
     EVENTS_TYPE_MAX = 32,
     EVENTS_HEARTBEAT_MS = 15000,
 };
@@ -63,7 +63,7 @@ struct api_events {
     struct store *st;
     pthread_mutex_t lock;
     struct client *clients;
-    int64_t seq; /* the last id given */
+    int64_t seq;                       /* the last id given */
     struct replay ring[EVENTS_REPLAY]; /* event seq in slot seq % EVENTS_REPLAY */
 };
 
@@ -104,10 +104,8 @@ static bool client_wants(const struct client *c, int64_t org_id, const char *top
 
 /* ---- delivery (store thread) ---- */
 
-static void ring_add(struct api_events *hub,
-                     int64_t seq,
-                     const struct store_event *ev,
-                     const char *type)
+static void
+ring_add(struct api_events *hub, int64_t seq, const struct store_event *ev, const char *type)
 {
     struct replay *r = &hub->ring[(size_t)seq % EVENTS_REPLAY];
     free(r->topic);
@@ -214,12 +212,14 @@ static int parse_topics_or_reply(struct request *req, struct client *c)
 
         if (strcmp(t, "projects") != 0) {
             long long id;
-            if (strncmp(t, "project.", 8) != 0 || str_to_int64(str_from(t + 8), &id) < 0 || id <= 0) {
+            if (strncmp(t, "project.", 8) != 0 || str_to_int64(str_from(t + 8), &id) < 0 ||
+                id <= 0) {
                 reply_invalid(req, "topics", "unknown topic '%s'", t);
                 return -EINVAL;
             }
             struct store_project project;
-            int r = project_get(api_app(req)->store, req->principal.org_id, id, &req->arena, &project);
+            int r =
+                project_get(api_app(req)->store, req->principal.org_id, id, &req->arena, &project);
             if (r < 0) {
                 reply_errno(req, r); /* another org's project: 404, as for any read */
                 return r;

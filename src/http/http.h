@@ -230,7 +230,7 @@ struct http_sse_options {
     size_t max_queued; /* bytes waiting for the client before it is dropped (default 256 KiB) */
     int heartbeat_ms;  /* default 15000 */
     int retry_ms;      /* reconnect advice sent first ("retry:"), default 3000 */
-    const char *overflow_data; /* data of the final "overflow" event (default {"type":"overflow"}) */
+    const char *overflow_data; /* of the final "overflow" event; default {"type":"overflow"} */
     /*
      * Called exactly once, on any thread, when the stream has ended (client
      * gone, closed, overflow, server stop); not called when open fails.

@@ -19,9 +19,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <pthread.h>
 
 #include "core/err.h"
 #include "store/store_int.h"

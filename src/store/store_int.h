@@ -231,7 +231,10 @@ void store_events_publish(struct store *st, int64_t org_id, const char *topic, c
  */
 #define STORE_EVENT_PAYLOAD_MAX 7900
 int store_events_payload(struct buf *out, int64_t org_id, const char *topic, const char *json);
-int store_events_parse(const char *payload, int64_t *ret_org, struct str *ret_topic, const char **ret_json);
+int store_events_parse(const char *payload,
+                       int64_t *ret_org,
+                       struct str *ret_topic,
+                       const char **ret_json);
 int store_events_init(struct store *st);
 void store_events_free(struct store_events *ev);
 

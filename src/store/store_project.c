@@ -40,8 +40,8 @@ int store_project_create(struct store_tx *tx, const struct store_project *p, int
     if (r == 0)
         return -ERR_STORE;
     char json[128];
-    snprintf(json, sizeof(json), "{\"type\":\"project\",\"project\":%" PRId64 ",\"action\":\"created\"}",
-             id);
+    snprintf(json, sizeof(json),
+             "{\"type\":\"project\",\"project\":%" PRId64 ",\"action\":\"created\"}", id);
     r = store_event(tx, p->org_id, "projects", json);
     if (r < 0)
         return r;

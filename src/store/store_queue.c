@@ -133,9 +133,10 @@ static int task_adjust(struct store_tx *tx,
     }
 
     /* RETURNING: the counts as this update left them (PostgreSQL: under its row lock) */
-    STMT_OR_FAIL(pc, tx, ST_Q_PROJECT_COUNTS,
-                 "UPDATE projects SET n_in_progress = n_in_progress + ?, n_done = n_done + ? WHERE id = ?"
-                 " RETURNING n_tasks, n_in_progress, n_done");
+    STMT_OR_FAIL(
+        pc, tx, ST_Q_PROJECT_COUNTS,
+        "UPDATE projects SET n_in_progress = n_in_progress + ?, n_done = n_done + ? WHERE id = ?"
+        " RETURNING n_tasks, n_in_progress, n_done");
     db_bind_int64(tx, pc, 1, (state == TASK_IN_PROGRESS) - (old_state == TASK_IN_PROGRESS));
     db_bind_int64(tx, pc, 2, (state == TASK_DONE) - (old_state == TASK_DONE));
     db_bind_int64(tx, pc, 3, project_id);

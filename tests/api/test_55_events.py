@@ -11,6 +11,7 @@ event committed on one node reaches a stream on the other.
 """
 
 import queue
+import socket
 import threading
 import time
 
@@ -101,6 +102,14 @@ class Stream:
         return got
 
     def close(self):
+        # shut the socket first: the reader thread is blocked in recv() on it
+        for get in (lambda: self.r.raw._connection.sock, lambda: self.r.raw._fp.fp.raw._sock):
+            try:
+                get().shutdown(socket.SHUT_RDWR)
+                break
+            except (AttributeError, OSError):
+                pass
+        self.ended.wait(5)
         self.r.close()
         self.session.close()
 

@@ -15,11 +15,12 @@
 /* clang-format on */
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <pthread.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -162,8 +163,9 @@ static void test_commit_delivers(void **state)
 static void test_failed_op_drops(void **state)
 {
     struct fixture *f = *state;
-    struct emit e = { .topic = "project.7", .json = "{\"type\":\"x\"}", .org = 3,
-                      .result = -ERR_CONFLICT };
+    struct emit e = {
+        .topic = "project.7", .json = "{\"type\":\"x\"}", .org = 3, .result = -ERR_CONFLICT
+    };
     assert_int_equal(store_write(f->st, emit_fn, &e), -ERR_CONFLICT);
     assert_int_equal(seen_count(&f->seen), 0);
 }
@@ -171,8 +173,10 @@ static void test_failed_op_drops(void **state)
 static void test_bad_topic(void **state)
 {
     struct fixture *f = *state;
-    const char *bad[] = { "", "Project.1", "project 1", "project/1",
-                          "a-very-long-topic-name-that-goes-on-and-on-and-on-beyond-the-cap-0123456789" };
+    const char *bad[] = {
+        "", "Project.1", "project 1", "project/1",
+        "a-very-long-topic-name-that-goes-on-and-on-and-on-beyond-the-cap-0123456789"
+    };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct emit e = { .topic = bad[i], .json = "{}", .org = 1 };
         assert_int_equal(store_write(f->st, emit_fn, &e), -EINVAL);
@@ -283,8 +287,13 @@ static int project_fn(struct store_tx *tx, void *ctx)
     int r = store_org_create(tx, "events org", 1, &org);
     if (r < 0)
         return r;
-    struct store_project p = { .org_id = org, .name = "p", .kind = "text", .config = "{}",
-                               .overlap = 1, .lease_seconds = 60, .created_at = 1 };
+    struct store_project p = { .org_id = org,
+                               .name = "p",
+                               .kind = "text",
+                               .config = "{}",
+                               .overlap = 1,
+                               .lease_seconds = 60,
+                               .created_at = 1 };
     r = store_project_create(tx, &p, id);
     if (r < 0)
         return r;
@@ -351,7 +360,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_op_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_topic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_tx_refuses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_savepoint_rollback_drops_only_its_own, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_savepoint_rollback_drops_only_its_own, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_order_within_op, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsubscribe_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emitters, setup, teardown),
