@@ -229,10 +229,11 @@ SELECT id FROM users WHERE id = :uid FOR NO KEY UPDATE;
 SELECT $COLS FROM assignments WHERE user_id = :uid AND project_id = :pid AND state = 'leased' AND kind = 'normal' ORDER BY id LIMIT 1;
 SELECT t.id AS tid FROM tasks t WHERE t.project_id = :pid AND t.open_slots > 0 AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.user_id = :uid AND a.kind = 'normal' AND a.state IN ('submitted', 'skipped')) ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE SKIP LOCKED \gset
 INSERT INTO assignments (task_id, project_id, user_id, kind, state, lease_until, created_at, updated_at) VALUES (:tid, :pid, :uid, 'normal', 'leased', $NOW + 3600000, $NOW, $NOW) ON CONFLICT (task_id, user_id) WHERE kind = 'normal' DO UPDATE SET state = 'leased', lease_until = excluded.lease_until, updated_at = excluded.updated_at RETURNING id AS aid \gset
-SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap, p.org_id, p.n_tasks, p.n_in_progress, p.n_done FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = :tid FOR UPDATE OF t;
+SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap, p.org_id FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = :tid FOR UPDATE OF t;
 UPDATE tasks SET n_leased = 1, n_submitted = 0, open_slots = 0, state = 1 WHERE id = :tid;
 \if :counters
-UPDATE projects SET n_in_progress = n_in_progress + 1, n_done = n_done + 0 WHERE id = :pid RETURNING n_tasks, n_in_progress, n_done;
+INSERT INTO project_counts (project_id, shard, n_tasks, n_in_progress, n_done) VALUES (:pid, :tid % 16, 0, 1, 0) ON CONFLICT (project_id, shard) DO UPDATE SET n_tasks = project_counts.n_tasks + excluded.n_tasks, n_in_progress = project_counts.n_in_progress + excluded.n_in_progress, n_done = project_counts.n_done + excluded.n_done;
+SELECT COALESCE(SUM(n_tasks), 0), COALESCE(SUM(n_in_progress), 0), COALESCE(SUM(n_done), 0) FROM project_counts WHERE project_id = :pid;
 \endif
 \if :notify
 SELECT pg_notify('annotd', '1 project.' || :pid || ' {"type":"task","task":' || :tid || ',"state":"in_progress","cause":"claim","leased":1,"submitted":0,"counts":{"tasks":0,"in_progress":0,"done":0}}');
@@ -245,10 +246,11 @@ SELECT open_slots FROM tasks WHERE id = :tid FOR UPDATE;
 SELECT COALESCE(MAX(version), 0) + 1 FROM annotations WHERE task_id = :tid AND user_id = :uid;
 INSERT INTO annotations (task_id, project_id, assignment_id, user_id, version, source, result, created_at) VALUES (:tid, :pid, :aid, :uid, 1, 'human', '{"classes":["pos"]}', $NOW) RETURNING id AS annid, task_id, project_id, COALESCE(assignment_id, 0), COALESCE(user_id, 0), version, source, result, created_at \gset
 UPDATE assignments SET state = 'submitted', lease_until = lease_until, updated_at = $NOW, draft = CASE WHEN 0 = 1 THEN draft ELSE NULL END WHERE id = :aid;
-SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap, p.org_id, p.n_tasks, p.n_in_progress, p.n_done FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = :tid FOR UPDATE OF t;
+SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap, p.org_id FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = :tid FOR UPDATE OF t;
 UPDATE tasks SET n_leased = 0, n_submitted = 1, open_slots = 0, state = 2 WHERE id = :tid;
 \if :counters
-UPDATE projects SET n_in_progress = n_in_progress - 1, n_done = n_done + 1 WHERE id = :pid RETURNING n_tasks, n_in_progress, n_done;
+INSERT INTO project_counts (project_id, shard, n_tasks, n_in_progress, n_done) VALUES (:pid, :tid % 16, 0, -1, 1) ON CONFLICT (project_id, shard) DO UPDATE SET n_tasks = project_counts.n_tasks + excluded.n_tasks, n_in_progress = project_counts.n_in_progress + excluded.n_in_progress, n_done = project_counts.n_done + excluded.n_done;
+SELECT COALESCE(SUM(n_tasks), 0), COALESCE(SUM(n_in_progress), 0), COALESCE(SUM(n_done), 0) FROM project_counts WHERE project_id = :pid;
 \endif
 \if :notify
 SELECT pg_notify('annotd', '1 project.' || :pid || ' {"type":"annotation","task":' || :tid || ',"annotation":' || :annid || ',"user":' || :uid || ',"version":1}');

@@ -56,6 +56,7 @@ enum {
     Q_TASK_GET,
     Q_TASK_UPDATE,
     Q_PROJECT_COUNTS,
+    Q_PROJECT_SUM,
     Q_TASK_GET_ANY,
     Q_ASSIGNMENT_GET,
     Q_ASSIGNMENT_SET,
@@ -86,7 +87,12 @@ static const char *const sql_text[Q_MAX] = {
     [Q_TASK_UPDATE] =
         "UPDATE tasks SET n_leased = ?, n_submitted = ?, open_slots = ?, state = ? WHERE id = ?",
     [Q_PROJECT_COUNTS] =
-        "UPDATE projects SET n_in_progress = n_in_progress + ?, n_done = n_done + ? WHERE id = ?",
+        "INSERT INTO project_counts (project_id, shard, n_tasks, n_in_progress, n_done)"
+        " VALUES (?, ?, 0, ?, ?) ON CONFLICT (project_id, shard) DO UPDATE SET"
+        " n_in_progress = project_counts.n_in_progress + excluded.n_in_progress,"
+        " n_done = project_counts.n_done + excluded.n_done",
+    [Q_PROJECT_SUM] = "SELECT COALESCE(SUM(n_tasks), 0), COALESCE(SUM(n_in_progress), 0),"
+                      " COALESCE(SUM(n_done), 0) FROM project_counts WHERE project_id = ?",
     [Q_TASK_GET_ANY] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ?",
     [Q_ASSIGNMENT_GET] =
         "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE id = ? AND (user_id = ? OR ? = 0)",
@@ -198,12 +204,18 @@ static void task_adjust(struct bench_db *b, int64_t task_id, int d_leased, int d
     sqlite3_bind_int64(s, 5, task_id);
     step(b, s);
     done(s);
-    if (state == old_state)
-        return;
-    s = q(b, Q_PROJECT_COUNTS);
-    sqlite3_bind_int64(s, 1, (state == TASK_IN_PROGRESS) - (old_state == TASK_IN_PROGRESS));
-    sqlite3_bind_int64(s, 2, (state == TASK_DONE) - (old_state == TASK_DONE));
-    sqlite3_bind_int64(s, 3, project_id);
+    /* as the server: the task's counter shard moves, the totals are read back (events) */
+    if (state != old_state) {
+        s = q(b, Q_PROJECT_COUNTS);
+        sqlite3_bind_int64(s, 1, project_id);
+        sqlite3_bind_int64(s, 2, task_id % 16);
+        sqlite3_bind_int64(s, 3, (state == TASK_IN_PROGRESS) - (old_state == TASK_IN_PROGRESS));
+        sqlite3_bind_int64(s, 4, (state == TASK_DONE) - (old_state == TASK_DONE));
+        step(b, s);
+        done(s);
+    }
+    s = q(b, Q_PROJECT_SUM);
+    sqlite3_bind_int64(s, 1, project_id);
     step(b, s);
     done(s);
 }
@@ -441,11 +453,15 @@ static double setup(struct bench_db *b,
     }
     snprintf(
         sql, sizeof(sql),
-        "INSERT INTO projects (org_id, name, kind, config, overlap, lease_seconds, created_at,"
-        " n_tasks) VALUES (%lld, 'bench', 'text', '{\"classes\":{\"choices\":[\"pos\",\"neg\"]}}',"
-        " 1, 3600, %lld, %ld)",
-        (long long)b->org_id, (long long)now, ntasks);
+        "INSERT INTO projects (org_id, name, kind, config, overlap, lease_seconds, created_at)"
+        " VALUES (%lld, 'bench', 'text', '{\"classes\":{\"choices\":[\"pos\",\"neg\"]}}',"
+        " 1, 3600, %lld)",
+        (long long)b->org_id, (long long)now);
     b->project_id = insert_id(b, sql);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO project_counts (project_id, shard, n_tasks) VALUES (%lld, 0, %ld)",
+             (long long)b->project_id, ntasks);
+    exec_or_die(b, sql);
     exec_or_die(b, "COMMIT");
 
     /* tasks in one transaction, through the server's insert statement */

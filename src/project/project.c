@@ -310,6 +310,7 @@ static int flush_fn(struct store_tx *tx, void *ctx)
     struct project_import *imp = c->imp;
     int64_t now = clock_now_ms();
     c->created = c->existing = 0;
+    int64_t last_created = 0;
     for (size_t i = 0; i < imp->npending; i++) {
         struct pending *pr = &imp->pending[i];
         const char *key = pr->key_off == SIZE_MAX ? NULL : imp->text.p + pr->key_off;
@@ -318,13 +319,15 @@ static int flush_fn(struct store_tx *tx, void *ctx)
         int r = store_task_insert(tx, imp->p.id, imp->p.overlap, key, data, pr->priority, now, &id);
         if (r < 0)
             return r;
-        if (r == 1)
+        if (r == 1) {
             c->created++;
-        else
+            last_created = id;
+        } else {
             c->existing++;
+        }
     }
     if (c->created)
-        return store_project_add_tasks(tx, imp->p.id, c->created);
+        return store_project_add_tasks(tx, imp->p.id, last_created, c->created);
     return 0;
 }
 

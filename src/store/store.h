@@ -246,8 +246,8 @@ int store_project_list(struct store_tx *tx,
                        struct arena *a,
                        struct store_project **ret,
                        int *ret_n);
-/* Add n to the project's task count. */
-int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t n);
+/* Add n new tasks (the last one `last_task_id`, which picks the counter shard) to the project's count. */
+int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t last_task_id, int64_t n);
 
 /*
  * Insert a task unless `key` exists in the project. Returns 1 (created,
@@ -416,6 +416,34 @@ int store_export_jsonl(struct store_tx *tx,
                        int64_t *cursor,
                        int max_tasks,
                        struct buf *out);
+
+/* ------------------------------------------------------------------ */
+/* media (store_media.c): the rows; the bytes live in the media dir    */
+
+struct store_media {
+    const char *id;   /* sha256 hex of the bytes, 64 lowercase digits */
+    const char *mime; /* as sniffed from the bytes, never the client's */
+    int64_t bytes;
+    int width, height; /* 0 when not an image */
+    int64_t created_at; /* when the org linked it (store_media_get) */
+};
+
+/*
+ * Record media `m` (once for all orgs) and link it to `org_id`, uploaded
+ * by `user_id` (0: none). Returns 1 when the org gained the media, 0 when
+ * it had it already (nothing changes), or a negative error.
+ */
+int store_media_put(struct store_tx *tx,
+                    const struct store_media *m,
+                    int64_t org_id,
+                    int64_t user_id,
+                    int64_t now);
+/* Media `id` as `org_id` sees it; -ERR_NOT_FOUND unless that org uploaded it. */
+int store_media_get(struct store_tx *tx,
+                    int64_t org_id,
+                    const char *id,
+                    struct arena *a,
+                    struct store_media *ret);
 
 /* ------------------------------------------------------------------ */
 /* audit                                                               */

@@ -63,11 +63,15 @@ static const struct copy_table copy_tables[] = {
     { "users", "id", NULL },
     { "tokens", "id", NULL },
     { "projects", "id", NULL },
+    { "project_counts", "project_id", NULL }, /* a project's shards go together */
     { "tasks", "id", NULL },
     { "assignments", "id", NULL },
     { "annotations", "id", NULL },
     { "labels", "annotation_id", NULL }, /* no id: the rows of one annotation go together */
     { "audit", "id", NULL },
+    /* no integer id (keyed by sha256 / (org, sha256)): paged by created_at */
+    { "media", "created_at", NULL },
+    { "org_media", "created_at", NULL },
 };
 
 #define NTABLES           (sizeof(copy_tables) / sizeof(copy_tables[0]))

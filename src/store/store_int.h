@@ -46,6 +46,8 @@ enum stmt_id {
     ST_PROJECT_GET_ANY,
     ST_PROJECT_LIST,
     ST_PROJECT_ADD_TASKS,
+    ST_PROJECT_COUNTS_ADD,
+    ST_PROJECT_COUNTS_SUM,
     ST_TASK_INSERT,
     ST_TASK_BY_KEY,
     ST_TASK_GET,
@@ -62,7 +64,6 @@ enum stmt_id {
     ST_Q_LEASE,
     ST_Q_TASK_GET,
     ST_Q_TASK_UPDATE,
-    ST_Q_PROJECT_COUNTS,
     ST_Q_ASSIGNMENT_GET,
     ST_Q_ASSIGNMENT_SET,
     ST_Q_ASSIGNMENT_DRAFT,
@@ -78,6 +79,9 @@ enum stmt_id {
     ST_Q_CLAIMER,
     ST_Q_ASSIGNMENT_LOCK,
     ST_EVENT_NOTIFY, /* store_events.c: pg_notify() on PostgreSQL */
+    ST_MEDIA_INSERT, /* store_media.c */
+    ST_MEDIA_LINK,
+    ST_MEDIA_GET,
     /* later modules extend from here */
     ST_MAX = 128
 };
@@ -116,6 +120,21 @@ struct store_tx {
     /* SQLite: where store_event() queues this op's events; NULL: dropped */
     struct store_event_queue *events;
 };
+
+/* Rows a project's counts are spread over (see 0001_foundation.sql). */
+#define PROJECT_COUNT_SHARDS 16
+
+/*
+ * Add deltas to a project's counts in the shard of `task_id`, then read the
+ * project's totals into ret[3] (tasks, in progress, done) when ret is not NULL.
+ */
+int project_counts_add(struct store_tx *tx,
+                       int64_t project_id,
+                       int64_t task_id,
+                       int64_t d_tasks,
+                       int64_t d_in_progress,
+                       int64_t d_done,
+                       int64_t ret[3]);
 
 /* Declare `var` as statement `id`, or return -ERR_STORE from the caller. */
 #define STMT_OR_FAIL(var, tx, id, sql)                                                             \

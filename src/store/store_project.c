@@ -51,7 +51,11 @@ int store_project_create(struct store_tx *tx, const struct store_project *p, int
 
 #define PROJECT_COLS                                                                               \
     "id, org_id, name, kind, config, overlap, lease_seconds, COALESCE(created_by, 0),"             \
-    " created_at, n_tasks, n_in_progress, n_done"
+    " created_at,"                                                                                 \
+    " (SELECT COALESCE(SUM(c.n_tasks), 0) FROM project_counts c WHERE c.project_id = projects.id),"  \
+    " (SELECT COALESCE(SUM(c.n_in_progress), 0) FROM project_counts c"                             \
+    "  WHERE c.project_id = projects.id),"                                                         \
+    " (SELECT COALESCE(SUM(c.n_done), 0) FROM project_counts c WHERE c.project_id = projects.id)"
 
 static void project_row(struct store_tx *tx, struct db_stmt *s, struct arena *a,
                         struct store_project *p)
@@ -123,23 +127,57 @@ int store_project_list(struct store_tx *tx,
     return 0;
 }
 
-int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t n)
+int project_counts_add(struct store_tx *tx,
+                       int64_t project_id,
+                       int64_t task_id,
+                       int64_t d_tasks,
+                       int64_t d_in_progress,
+                       int64_t d_done,
+                       int64_t ret[3])
 {
-    STMT_OR_FAIL(s, tx, ST_PROJECT_ADD_TASKS,
-                 "UPDATE projects SET n_tasks = n_tasks + ? WHERE id = ?"
-                 " RETURNING org_id, n_tasks, n_in_progress, n_done");
-    db_bind_int64(tx, s, 1, n);
-    db_bind_int64(tx, s, 2, project_id);
-    int r = db_step(tx, s);
-    int64_t org_id = 0, counts[3] = { 0, 0, 0 };
-    if (r == 1) {
-        org_id = db_int64(tx, s, 0);
-        for (int i = 0; i < 3; i++)
-            counts[i] = db_int64(tx, s, i + 1);
+    STMT_OR_FAIL(s, tx, ST_PROJECT_COUNTS_ADD,
+                 "INSERT INTO project_counts (project_id, shard, n_tasks, n_in_progress, n_done)"
+                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, shard) DO UPDATE SET"
+                 " n_tasks = project_counts.n_tasks + excluded.n_tasks,"
+                 " n_in_progress = project_counts.n_in_progress + excluded.n_in_progress,"
+                 " n_done = project_counts.n_done + excluded.n_done");
+    int r = 0;
+    if (d_tasks || d_in_progress || d_done) {
+        db_bind_int64(tx, s, 1, project_id);
+        db_bind_int64(tx, s, 2, task_id % PROJECT_COUNT_SHARDS);
+        db_bind_int64(tx, s, 3, d_tasks);
+        db_bind_int64(tx, s, 4, d_in_progress);
+        db_bind_int64(tx, s, 5, d_done);
+        r = db_run(tx, s);
     }
+    if (r < 0 || !ret)
+        return r;
+    /* the totals as this transaction sees them (other shards may be moving) */
+    STMT_OR_FAIL(q, tx, ST_PROJECT_COUNTS_SUM,
+                 "SELECT COALESCE(SUM(n_tasks), 0), COALESCE(SUM(n_in_progress), 0),"
+                 " COALESCE(SUM(n_done), 0) FROM project_counts WHERE project_id = ?");
+    db_bind_int64(tx, q, 1, project_id);
+    r = db_step(tx, q);
+    if (r == 1)
+        for (int i = 0; i < 3; i++)
+            ret[i] = db_int64(tx, q, i);
+    db_reset(tx, q);
+    return r < 0 ? r : 0;
+}
+
+int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t last_task_id, int64_t n)
+{
+    STMT_OR_FAIL(s, tx, ST_PROJECT_ADD_TASKS, "SELECT org_id FROM projects WHERE id = ?");
+    db_bind_int64(tx, s, 1, project_id);
+    int r = db_step(tx, s);
+    int64_t org_id = r == 1 ? db_int64(tx, s, 0) : 0;
     db_reset(tx, s);
     if (r <= 0)
         return r < 0 ? r : -ERR_NOT_FOUND;
+    int64_t counts[3] = { 0, 0, 0 };
+    r = project_counts_add(tx, project_id, last_task_id, n, 0, 0, counts);
+    if (r < 0)
+        return r;
     char topic[32], json[192];
     snprintf(topic, sizeof(topic), "project.%" PRId64, project_id);
     snprintf(json, sizeof(json),

@@ -80,11 +80,9 @@ static int task_adjust(struct store_tx *tx,
      * SQLite: the single writer serialises them already. */
     struct db_stmt *q = stmt_get_dialect(
         tx, ST_Q_TASK_GET,
-        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap,"
-        " p.org_id, p.n_tasks, p.n_in_progress, p.n_done"
+        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap, p.org_id"
         " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ?",
-        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap,"
-        " p.org_id, p.n_tasks, p.n_in_progress, p.n_done"
+        "SELECT t.project_id, t.state, t.n_leased, t.n_submitted, p.overlap, p.org_id"
         " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ? FOR UPDATE OF t");
     if (!q)
         return -ERR_STORE;
@@ -99,12 +97,7 @@ static int task_adjust(struct store_tx *tx,
     int leased = (int)db_int64(tx, q, 2) + d_leased;
     int submitted = (int)db_int64(tx, q, 3) + d_submitted;
     int overlap = (int)db_int64(tx, q, 4);
-    struct task_change c = { .org_id = db_int64(tx, q, 5),
-                             .project_id = project_id,
-                             .task_id = task_id,
-                             .n_tasks = db_int64(tx, q, 6),
-                             .n_in_progress = db_int64(tx, q, 7),
-                             .n_done = db_int64(tx, q, 8) };
+    struct task_change c = { .org_id = db_int64(tx, q, 5), .project_id = project_id, .task_id = task_id };
     db_reset(tx, q);
     if (leased < 0 || submitted < 0)
         return -ERR_STORE; /* counters out of step: refuse rather than corrupt */
@@ -127,30 +120,16 @@ static int task_adjust(struct store_tx *tx,
     c.state = state;
     c.leased = leased;
     c.submitted = submitted;
-    if (state == old_state) {
-        *ret = c; /* the project's counts did not move */
-        return 0;
-    }
-
-    /* RETURNING: the counts as this update left them (PostgreSQL: under its row lock) */
-    STMT_OR_FAIL(
-        pc, tx, ST_Q_PROJECT_COUNTS,
-        "UPDATE projects SET n_in_progress = n_in_progress + ?, n_done = n_done + ? WHERE id = ?"
-        " RETURNING n_tasks, n_in_progress, n_done");
-    db_bind_int64(tx, pc, 1, (state == TASK_IN_PROGRESS) - (old_state == TASK_IN_PROGRESS));
-    db_bind_int64(tx, pc, 2, (state == TASK_DONE) - (old_state == TASK_DONE));
-    db_bind_int64(tx, pc, 3, project_id);
-    r = db_step(tx, pc);
-    if (r == 1) {
-        c.n_tasks = db_int64(tx, pc, 0);
-        c.n_in_progress = db_int64(tx, pc, 1);
-        c.n_done = db_int64(tx, pc, 2);
-    }
-    db_reset(tx, pc);
+    /* the project's counts: the task's shard moves, the totals are read back */
+    int64_t counts[3];
+    r = project_counts_add(tx, project_id, task_id, 0,
+                           (state == TASK_IN_PROGRESS) - (old_state == TASK_IN_PROGRESS),
+                           (state == TASK_DONE) - (old_state == TASK_DONE), counts);
     if (r < 0)
         return r;
-    if (r == 0)
-        return -ERR_STORE;
+    c.n_tasks = counts[0];
+    c.n_in_progress = counts[1];
+    c.n_done = counts[2];
     *ret = c;
     return 0;
 }

@@ -126,7 +126,9 @@ INVARIANTS = {
         " WHERE t.project_id = :p AND (t.n_leased <> COALESCE(c.l, 0) OR t.n_submitted <> COALESCE(c.s, 0)"
         " OR t.open_slots <> MAX(:overlap - t.n_leased - t.n_submitted, 0))",
     "project counts out of step with the tasks":
-        "SELECT p.n_tasks, p.n_in_progress, p.n_done FROM projects p WHERE p.id = :p AND ("
+        "SELECT p.n_tasks, p.n_in_progress, p.n_done FROM (SELECT project_id AS id,"
+        " SUM(n_tasks) AS n_tasks, SUM(n_in_progress) AS n_in_progress, SUM(n_done) AS n_done"
+        " FROM project_counts WHERE project_id = :p GROUP BY project_id) p WHERE ("
         " p.n_tasks <> (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id)"
         " OR p.n_in_progress <> (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id AND t.state = 1)"
         " OR p.n_done <> (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id AND t.state = 2))",

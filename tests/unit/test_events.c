@@ -301,7 +301,7 @@ static int project_fn(struct store_tx *tx, void *ctx)
     r = store_task_insert(tx, *id, 1, "k", str_from("{}"), 0, 1, &task);
     if (r < 0)
         return r;
-    return store_project_add_tasks(tx, *id, 1);
+    return store_project_add_tasks(tx, *id, task, 1);
 }
 
 static void test_emitters(void **state)

@@ -47,12 +47,22 @@ CREATE TABLE projects (
     overlap INTEGER NOT NULL,
     lease_seconds INTEGER NOT NULL,
     created_by BIGINT REFERENCES users(id),
-    created_at BIGINT NOT NULL,
-    n_tasks BIGINT NOT NULL DEFAULT 0,
-    n_in_progress BIGINT NOT NULL DEFAULT 0,
-    n_done BIGINT NOT NULL DEFAULT 0
+    created_at BIGINT NOT NULL
 );
 CREATE INDEX projects_org ON projects(org_id, id);
+
+-- A project's task counts, kept in the same transactions as the changes and
+-- spread over PROJECT_COUNT_SHARDS rows (a task's shard is its id modulo
+-- that), so that concurrent claims and submits on PostgreSQL do not all
+-- queue on one counter row. A project's counts are the sums of its rows.
+CREATE TABLE project_counts (
+    project_id BIGINT NOT NULL REFERENCES projects(id),
+    shard INTEGER NOT NULL,
+    n_tasks BIGINT NOT NULL DEFAULT 0,
+    n_in_progress BIGINT NOT NULL DEFAULT 0,
+    n_done BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (project_id, shard)
+);
 
 -- state: 0 open (untouched), 1 in progress, 2 done.
 -- open_slots = overlap - live leases - submissions: a task with
