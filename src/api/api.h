@@ -16,6 +16,8 @@
 #include "http/http.h"
 #include "store/store.h"
 
+struct media;
+
 struct api_limits {
     size_t max_body;    /* API JSON bodies */
     size_t max_import;  /* task imports, novel uploads */
@@ -32,6 +34,7 @@ struct api_app {
     bool secure_cookie; /* add Secure to the session cookie (behind TLS) */
     atomic_bool ready;  /* /healthz answers 200 once set */
     struct api_events *events; /* live updates (events.c) */
+    struct media *media;       /* the media dir (media.c); NULL: media answer 503 */
 };
 
 /*
@@ -135,5 +138,8 @@ int api_queue_draft(struct request *req);
 int api_assignments_get(struct request *req);
 int api_task_annotations(struct request *req);
 int api_events(struct request *req);
+int api_media_upload(struct request *req);
+int api_media_upload_body(struct request *req, const char *p, size_t len);
+int api_media_get(struct request *req);
 
 #endif

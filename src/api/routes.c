@@ -11,7 +11,7 @@
 #define KIB 1024u
 
 /* body caps filled from the limits at start */
-enum { CAP_NONE, CAP_SMALL, CAP_BODY, CAP_IMPORT };
+enum { CAP_NONE, CAP_SMALL, CAP_BODY, CAP_IMPORT, CAP_UPLOAD };
 
 struct route_def {
     struct http_route r;
@@ -57,6 +57,9 @@ static const struct route_def table[] = {
     { { "POST",   "/api/v1/assignments/{id}/heartbeat", api_queue_heartbeat, ROLES_WORK, 0, 0, NULL }, CAP_SMALL },
     { { "PUT",    "/api/v1/assignments/{id}/draft", api_queue_draft,    ROLES_WORK,    0, JSON, NULL }, CAP_BODY },
 
+    { { "POST",   "/api/v1/media",                  api_media_upload,   ROLES_MANAGE,  0, HTTP_BODY_STREAM, api_media_upload_body }, CAP_UPLOAD },
+    { { "GET",    "/api/v1/media/{id}",             api_media_get,      ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+
     { { "GET",    "/api/v1/events",                 api_events,         ROLES_ALL,     0, 0, NULL }, CAP_NONE },
 };
 
@@ -77,6 +80,9 @@ const struct http_route *api_routes(const struct api_limits *limits, size_t *ret
             break;
         case CAP_IMPORT:
             routes[i].body_cap = limits->max_import;
+            break;
+        case CAP_UPLOAD:
+            routes[i].body_cap = limits->max_upload;
             break;
         default:
             routes[i].body_cap = 0;

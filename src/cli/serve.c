@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "media/media.h"
 #include "queue/queue.h"
 
 const char cli_serve_usage[] =
@@ -34,6 +35,7 @@ const char cli_serve_usage[] =
     "  --data DIR            data dir made by 'annotd init' (default ./data)\n"
     "  --listen ADDR:PORT    address to listen on (default 127.0.0.1:8080; port 0: any free port)\n"
     "  --db URL              database URL (postgresql://...); default: DIR/annotd.db\n"
+    "  --media DIR           media dir, shared by the nodes of a cluster (default DATA/media)\n"
     "  --threads N           HTTP worker threads (default 2 x cores)\n"
     "  --max-body SIZE       API JSON bodies (default 16m)\n"
     "  --max-import SIZE     task imports and novel uploads (default 64m)\n"
@@ -51,6 +53,7 @@ enum {
     OPT_DATA = 256,
     OPT_LISTEN,
     OPT_DB,
+    OPT_MEDIA,
     OPT_THREADS,
     OPT_MAX_BODY,
     OPT_MAX_IMPORT,
@@ -69,6 +72,7 @@ static const struct option serve_options[] = {
     { "data", required_argument, NULL, OPT_DATA },
     { "listen", required_argument, NULL, OPT_LISTEN },
     { "db", required_argument, NULL, OPT_DB },
+    { "media", required_argument, NULL, OPT_MEDIA },
     { "threads", required_argument, NULL, OPT_THREADS },
     { "max-body", required_argument, NULL, OPT_MAX_BODY },
     { "max-import", required_argument, NULL, OPT_MAX_IMPORT },
@@ -186,7 +190,7 @@ static void *upkeep_main(void *arg)
 
 int cli_serve(int argc, char **argv)
 {
-    const char *data = "data", *listen = "127.0.0.1:8080", *db = NULL;
+    const char *data = "data", *listen = "127.0.0.1:8080", *db = NULL, *media_dir = NULL;
     struct api_app app = {
         .limits = { .max_body = 16u << 20,
                     .max_import = 64u << 20,
@@ -218,6 +222,9 @@ int cli_serve(int argc, char **argv)
             break;
         case OPT_DB:
             db = optarg;
+            break;
+        case OPT_MEDIA:
+            media_dir = optarg;
             break;
         case OPT_THREADS:
             if (str_to_int64(str_from(optarg), &n) < 0 || n < 1 || n > 256)
@@ -308,6 +315,16 @@ int cli_serve(int argc, char **argv)
     int rc = CLI_FAIL;
     struct arena a;
     arena_init(&a, 0);
+    char media_path[4200];
+    if (!media_dir) {
+        snprintf(media_path, sizeof(media_path), "%s/media", data);
+        media_dir = media_path;
+    }
+    mr = media_open(media_dir, &app.media);
+    if (mr < 0) {
+        cli_fail("failed to open media dir '%s': %s", media_dir, strerror(-mr));
+        goto out_store;
+    }
     struct admin_read admin = { .a = &a };
     int r = store_read(st, admin_read_fn, &admin);
     if (r < 0) {
@@ -403,6 +420,7 @@ int cli_serve(int argc, char **argv)
     rc = CLI_OK;
 
 out_store:
+    media_close(app.media);
     arena_free(&a);
     store_close(st);
     close(lock_fd);

@@ -154,6 +154,16 @@ const char *http_cookie(const struct request *req, const char *name);
 /* Media type of Content-Type without parameters, lowercased into the arena; NULL if absent. */
 const char *http_content_type(struct request *req);
 
+/*
+ * One byte range of a representation of `size` bytes from a Range header
+ * (RFC 9110 §14.1.2): "bytes=a-b", "bytes=a-", "bytes=-n". A header that is
+ * absent, does not parse, or asks for several ranges means the whole
+ * representation (§14.2 allows ignoring it). *ret_first and *ret_last
+ * (inclusive) are written only for HTTP_RANGE_PART.
+ */
+enum http_range { HTTP_RANGE_WHOLE, HTTP_RANGE_PART, HTTP_RANGE_UNSATISFIABLE };
+enum http_range http_parse_range(const char *h, uint64_t size, uint64_t *ret_first, uint64_t *ret_last);
+
 /* ---- answering ---- */
 
 /* Add a header to the reply (copied). Call before http_reply*(). */
@@ -203,6 +213,18 @@ int http_reply_stream(struct request *req,
                       int (*read)(void *ctx, struct buf *out),
                       void (*release)(void *ctx),
                       void *ctx);
+
+/*
+ * Answer with `length` bytes of the open file `fd` from `offset` (sent by
+ * libmicrohttpd, with sendfile where it can). The fd is taken over: closed
+ * when the reply is done, also when this fails.
+ */
+int http_reply_file(struct request *req,
+                    int status,
+                    const char *content_type,
+                    int fd,
+                    uint64_t offset,
+                    uint64_t length);
 
 /*
  * Resume a suspended request after it has been answered. Thread-safe.

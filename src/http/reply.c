@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/json.h"
@@ -155,6 +156,26 @@ int http_reply_empty(struct request *req, int status)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     return http_reply_response(req, status, NULL, resp, 0);
+}
+
+int http_reply_file(struct request *req,
+                    int status,
+                    const char *content_type,
+                    int fd,
+                    uint64_t offset,
+                    uint64_t length)
+{
+    if (offset > (uint64_t)INT64_MAX || length > (uint64_t)INT64_MAX - offset) {
+        close(fd);
+        return -EINVAL;
+    }
+    /* the response owns fd from here: closed when it is destroyed */
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(length, fd, offset);
+    if (!resp) {
+        close(fd);
+        return -ENOMEM;
+    }
+    return http_reply_response(req, status, content_type, resp, length);
 }
 
 /* ---- the error funnel ---- */
