@@ -6,8 +6,9 @@
  * (missing parts are absent values). Every kind checks the config, the
  * task data and the result in every combination, including checks against
  * values the server would have refused earlier; the result is also checked
- * against a fixed valid config and task of each kind, so the fuzzer reaches
- * deep result checks without first having to invent a valid config.
+ * against a fixed valid config and task of each kind (of each mode, for
+ * "llm"), and the task data against each fixed config, so the fuzzer
+ * reaches deep checks without first having to invent a valid config.
  *
  * Besides crashes and sanitizer reports, it aborts when a check breaks its
  * contract: a return value other than 0, the kind's error code or -ENOMEM,
@@ -47,6 +48,23 @@ static const struct {
       "{\"text\":\"\xe5\xbc\xa0\xe4\xb8\x89\xe5\x9c\xa8\xf0\x9f\x98\x80\xe5\x8c\x97\xe4\xba\xac"
       " Hello world!\"}" },
     { "text", "{\"spans\":{\"labels\":[\"PER\"],\"overlap\":true}}", "{\"text\":\"abc\"}" },
+    /* llm: one fixture per mode; the response ids are short so that the
+     * fuzzer finds them ("a", "b", "c") */
+    { "llm", "{\"mode\":\"sft\"}", "{\"prompt\":\"Write a haiku.\"}" },
+    { "llm", "{\"mode\":\"pairwise\",\"require_reason\":true}",
+      "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+      "{\"role\":\"user\",\"content\":\"Hi\"}],"
+      "\"responses\":[{\"id\":\"a\",\"text\":\"Hello\"},{\"id\":\"b\",\"text\":\"Hey\"}]}" },
+    { "llm", "{\"mode\":\"pairwise\"}",
+      "{\"prompt\":\"Hi\",\"responses\":[{\"id\":\"a\",\"text\":\"x\"},"
+      "{\"id\":\"b\",\"text\":\"y\"}]}" },
+    { "llm", "{\"mode\":\"ranking\"}",
+      "{\"prompt\":\"Hi\",\"responses\":[{\"id\":\"a\",\"text\":\"x\"},"
+      "{\"id\":\"b\",\"text\":\"y\"},{\"id\":\"c\",\"text\":\"\xe5\xbc\xa0\"}]}" },
+    { "llm",
+      "{\"mode\":\"rubric\",\"criteria\":[{\"name\":\"a\",\"min\":1,\"max\":5},"
+      "{\"name\":\"b\",\"min\":-2,\"max\":2}]}",
+      "{\"prompt\":\"Hi\",\"responses\":[{\"id\":\"a\",\"text\":\"x\"}]}" },
 };
 
 #define N_FIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
@@ -115,6 +133,17 @@ static void run_result(const struct schema_kind *kind,
         kind->labels(config, result, count_label, &n);
 }
 
+/* Check `task` as task data of a project with `config`. */
+static void run_task(const struct schema_kind *kind, const json_t *config, const json_t *task)
+{
+    struct schema_error err;
+    int r;
+
+    memset(&err, 0xa5, sizeof(err));
+    r = kind->check_task(config, task, &err);
+    check_error(r, -ERR_INVALID_REQUEST, &err);
+}
+
 static void run_kind(const struct schema_kind *kind,
                      const json_t *config,
                      const json_t *task,
@@ -126,9 +155,7 @@ static void run_kind(const struct schema_kind *kind,
     memset(&err, 0xa5, sizeof(err));
     r = kind->check_config(config, &err);
     check_error(r, -ERR_INVALID_REQUEST, &err);
-    memset(&err, 0xa5, sizeof(err));
-    r = kind->check_task(config, task, &err);
-    check_error(r, -ERR_INVALID_REQUEST, &err);
+    run_task(kind, config, task);
     run_result(kind, config, task, result);
 }
 
@@ -161,6 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the last part is the result; with two parts, the first is task data */
         const json_t *result = n > 0 ? parts[n - 1] : NULL;
         run_result(kind, fixture_config[f], fixture_data[f], result);
+        /* the part before the result, or a lone document, as task data */
+        run_task(kind, fixture_config[f], parts[n >= 2 ? n - 2 : 0]);
         if (n >= 2)
             run_result(kind, fixture_config[f], parts[n - 2], result);
     }

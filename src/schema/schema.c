@@ -22,6 +22,7 @@
 static const struct schema_kind *const kinds[] = {
     &schema_kind_image,
     &schema_kind_text,
+    &schema_kind_llm,
 };
 
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -29,6 +30,7 @@ static const struct schema_kind *const kinds[] = {
 static const char *const kind_names[N_KINDS + 1] = {
     "image",
     "text",
+    "llm",
     NULL,
 };
 

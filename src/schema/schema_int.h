@@ -32,6 +32,7 @@
 
 extern const struct schema_kind schema_kind_image;
 extern const struct schema_kind schema_kind_text;
+extern const struct schema_kind schema_kind_llm;
 
 /* ---- the walk: path and rejection ---- */
 

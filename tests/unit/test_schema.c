@@ -218,7 +218,7 @@ static void test_kind_table(void **state)
         assert_non_null(kind->check_result);
         assert_non_null(kind->labels);
     }
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3); /* image, text, llm */
 }
 
 static void test_schema_fail(void **state)
