@@ -341,7 +341,7 @@ static const char *find_header(const char *h, size_t hlen, const char *name)
 static int parse_response(struct conn *c, struct response *ret)
 {
     char *b = c->rbuf;
-    if (c->rlen < 12)
+    if (!b || c->rlen < 12)
         return 0;
     char *eoh = memmem(b, c->rlen, "\r\n\r\n", 4);
     if (!eoh)
