@@ -38,11 +38,29 @@
  * - Migrations at open run in one transaction under
  *   pg_advisory_xact_lock(PG_MIGRATE_LOCK), so nodes starting together
  *   migrate one at a time and the later ones find nothing to do.
- * - Events (store_events.c): store_event() is pg_notify('annotd', ...) in
- *   the transaction, so PostgreSQL delivers it on commit only. The first
- *   store_subscribe() starts the listener: a thread with its own
- *   connection that LISTENs on 'annotd' and publishes every notification,
- *   this node's and the others', to the local subscribers. When the
+ * - Events (store_events.c): no NOTIFY in the write transactions (NOTIFY
+ *   takes a database-wide lock at commit, serialising every notifying
+ *   transaction: bench/README.md). store_event() queues the event on the
+ *   transaction (tx->events, emptied at each run of a retried one, dropped
+ *   on rollback). After COMMIT pg_run() publishes the queue to this node's
+ *   subscribers in commit order (a ticket taken just before COMMIT: a
+ *   transaction that waited for another's row locks commits, and
+ *   publishes, after it), then hands it to the relay.
+ * - The relay (started by the first committed event): a thread with its
+ *   own connection ("annotd relay") that wakes when events are queued,
+ *   waits RELAY_GATHER_MS for more, and sends all it has in one
+ *   transaction, packed into as few pg_notify('annotd', ...) payloads as
+ *   the 8000-byte limit allows, each headed by this node's id (random,
+ *   taken at open). Its queue holds at most RELAY_QUEUE_MAX events: beyond,
+ *   the oldest are dropped and a resync notice goes out, locally at once
+ *   and to the other nodes with the next send. A failed send drops its
+ *   events, reconnects with backoff (100 ms doubling to 5 s) and begins
+ *   the next send with a resync. At close it sends what is queued, for
+ *   at most RELAY_FLUSH_MS (then its socket is shut down).
+ * - The first store_subscribe() starts the listener: a thread with its
+ *   own connection that LISTENs on 'annotd' and publishes the other
+ *   nodes' events (payloads headed by this node's id are skipped: they
+ *   were delivered at commit) to the local subscribers. When the
  *   connection breaks it reconnects with backoff (100 ms doubling to 5 s)
  *   and then publishes a resync notice (org 0, topic "*"): notifications
  *   sent meanwhile are lost. A pipe wakes it at close.
@@ -56,6 +74,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,7 +91,12 @@ enum {
     PG_POOL_WAIT_MS = 10000, /* waiting longer than this for a connection: 503 */
     PG_MAX_ATTEMPTS = 5,     /* runs of a write transaction that meets 40001/40P01 */
     PG_CONNECT_TIMEOUT_S = 5,
+    RELAY_GATHER_MS = 20,    /* the relay waits this long for more events to send at once */
+    RELAY_QUEUE_MAX = 10000, /* events waiting for the relay; beyond: drop oldest, resync */
+    RELAY_FLUSH_MS = 2000,   /* at close, the relay's last send may take this long */
 };
+
+#define RESYNC_JSON "{\"type\":\"resync\"}"
 
 /* pg_advisory_xact_lock key for migrations: "annotd" in ASCII */
 #define PG_MIGRATE_LOCK "107083804390500"
@@ -465,7 +490,27 @@ struct pg_store {
     bool listen_tried; /* its first connection attempt is over */
     pthread_cond_t listen_cond;
     int listen_wake[2]; /* pipe: written at close */
+
+    uint64_t node_id; /* heads this node's NOTIFY payloads: the listener skips them */
+
+    /* local delivery in commit order: tickets taken before COMMIT, under order_lock */
+    pthread_mutex_t order_lock;
+    pthread_cond_t order_cond;
+    uint64_t order_taken, order_served;
+
+    /* the relay, under relay_lock; relay_cond: work queued, stop, done */
+    pthread_mutex_t relay_lock;
+    pthread_cond_t relay_cond;
+    pthread_t relay;
+    bool relaying;   /* the thread runs (started by the first committed event) */
+    bool relay_stop; /* close: send what is queued and end */
+    bool relay_done; /* the thread is about to end */
+    bool relay_lost; /* events were dropped: the next send begins with a resync */
+    int relay_fd;    /* its connection's socket, -1: none */
+    struct store_event_queue relay_q;
 };
+
+static void relay_enqueue(struct pg_store *s, struct store_event_queue *events);
 
 /* Take a connection, opening it when it is not (or no longer) connected. */
 static int pool_get(struct pg_store *s, struct pg_conn **ret)
@@ -567,29 +612,70 @@ static void retry_pause(int attempt)
     nanosleep(&ts, NULL);
 }
 
+/* ---- local delivery in commit order ---- */
+
+/* A place in line, taken just before COMMIT by a transaction with events. */
+static uint64_t order_take(struct pg_store *s)
+{
+    pthread_mutex_lock(&s->order_lock);
+    uint64_t ticket = ++s->order_taken;
+    pthread_mutex_unlock(&s->order_lock);
+    return ticket;
+}
+
+/*
+ * Wait for the turn of `ticket`, then publish and relay `events` (NULL:
+ * the COMMIT failed, nothing to say) and pass the turn on. Between its
+ * order_take() and this call a thread only commits, so the wait is short.
+ */
+static void order_done(struct pg_store *s, uint64_t ticket, struct store_event_queue *events)
+{
+    pthread_mutex_lock(&s->order_lock);
+    while (s->order_served + 1 != ticket)
+        pthread_cond_wait(&s->order_cond, &s->order_lock);
+    if (events) {
+        store_events_publish_queue(&s->base, events);
+        relay_enqueue(s, events);
+    }
+    s->order_served = ticket;
+    pthread_cond_broadcast(&s->order_cond);
+    pthread_mutex_unlock(&s->order_lock);
+}
+
 /* ---- the backend ---- */
 
-static int pg_run(struct store *st, const char *begin, bool may_retry, store_fn fn, void *ctx)
+/* A write may run again on 40001/40P01 and queues events; a read may not. */
+static int pg_run(struct store *st, const char *begin, bool write, store_fn fn, void *ctx)
 {
     struct pg_store *s = (struct pg_store *)st;
     struct pg_conn *c;
     int r = pool_get(s, &c);
     if (r < 0)
         return r;
-    struct store_tx tx = { .st = st, .conn = &c->base };
+    struct store_event_queue events;
+    store_event_queue_init(&events);
+    c->base.read_only = !write;
+    struct store_tx tx = { .st = st, .conn = &c->base, .events = write ? &events : NULL };
+    uint64_t ticket = 0; /* the committed run's place in line to publish; 0: none */
     for (int attempt = 1;; attempt++) {
+        store_event_queue_clear(&events); /* each run queues its events afresh */
         r = tx_begin(s, c, begin);
         if (r < 0)
             break;
         r = fn(&tx, ctx);
         if (r >= 0) {
+            ticket = events.head ? order_take(s) : 0;
             int rc = tx_commit(c);
-            if (rc < 0)
+            if (rc < 0) {
                 r = rc;
+                if (ticket)
+                    order_done(s, ticket, NULL);
+                ticket = 0;
+            }
         } else {
             tx_rollback(c);
         }
-        if (r >= 0 || !c->retry || !may_retry || attempt >= PG_MAX_ATTEMPTS)
+        if (r >= 0 || !c->retry || !write || attempt >= PG_MAX_ATTEMPTS)
             break;
         retry_pause(attempt);
     }
@@ -598,6 +684,9 @@ static int pg_run(struct store *st, const char *begin, bool may_retry, store_fn 
     if (r < 0 && conn_broken(c))
         r = -ERR_UNAVAILABLE; /* the server went away, whatever failed first */
     pool_put(s, c);
+    if (ticket)
+        order_done(s, ticket, &events); /* committed: r >= 0 */
+    store_event_queue_clear(&events);
     return r;
 }
 
@@ -635,6 +724,7 @@ static int pg_read_begin(struct store *st, struct store_tx **ret)
         free(tx);
         return r;
     }
+    c->base.read_only = true;
     tx->st = st;
     tx->conn = &c->base;
     *ret = tx;
@@ -684,18 +774,18 @@ static PGconn *listen_open(const char *url)
     return conn;
 }
 
-static void listen_publish(struct pg_store *s, const PGnotify *n)
+static void listen_publish(struct pg_store *s, PGnotify *n)
 {
-    int64_t org;
-    struct str topic;
-    const char *json;
-    char t[72];
-    if (strcmp(n->relname, "annotd") != 0 ||
-        store_events_parse(n->extra, &org, &topic, &json) < 0 || topic.len >= sizeof(t))
+    uint64_t node;
+    char *cursor;
+    if (strcmp(n->relname, "annotd") != 0 || store_events_parse_head(n->extra, &node, &cursor) < 0)
         return; /* not ours: ignore */
-    memcpy(t, topic.p, topic.len);
-    t[topic.len] = '\0';
-    store_events_publish(&s->base, org, t, json);
+    if (node == s->node_id)
+        return; /* this node's own: published at commit */
+    int64_t org;
+    const char *topic, *json;
+    while (store_events_parse(&cursor, &org, &topic, &json) > 0)
+        store_events_publish(&s->base, org, topic, json);
 }
 
 /* Wait up to ms for the close; true when it came. */
@@ -792,15 +882,213 @@ static void listener_stop(struct pg_store *s)
     s->listening = false;
 }
 
+/* ---- the events relay ---- */
+
+/* Wait on relay_cond (relay_lock held) for up to ms, or until the close. */
+static void relay_wait(struct pg_store *s, int ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += (long)ms * 1000000L;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    while (!s->relay_stop)
+        if (pthread_cond_timedwait(&s->relay_cond, &s->relay_lock, &deadline) == ETIMEDOUT)
+            break;
+}
+
+static void relay_disconnect(struct pg_store *s, struct pg_conn *c)
+{
+    pthread_mutex_lock(&s->relay_lock);
+    s->relay_fd = -1; /* before the close: the fd number may be reused at once */
+    pthread_mutex_unlock(&s->relay_lock);
+    conn_close(c);
+}
+
+/* The relay's connection, opened when it is not (or no longer) connected. */
+static int relay_connect(struct pg_store *s, struct pg_conn *c)
+{
+    if (!conn_broken(c))
+        return 0;
+    relay_disconnect(s, c);
+    int r = conn_open(s->url, c);
+    if (r < 0)
+        return r;
+    r = pg_exec(&c->base, "SET application_name = 'annotd relay'");
+    if (r < 0) {
+        conn_close(c);
+        return r;
+    }
+    pthread_mutex_lock(&s->relay_lock);
+    s->relay_fd = PQsocket(pq(c));
+    pthread_mutex_unlock(&s->relay_lock);
+    return 0;
+}
+
+/* Send the batch (a resync first when `lost`) in one transaction; the batch is consumed. */
+static int relay_send(struct pg_store *s,
+                      struct pg_conn *c,
+                      struct store_event_queue *batch,
+                      bool lost,
+                      uint64_t *seq,
+                      struct buf *payload)
+{
+    if (lost) {
+        struct store_event_queue q;
+        store_event_queue_init(&q);
+        if (store_event_queue_push(&q, 0, "*", RESYNC_JSON) < 0)
+            return -ENOMEM;
+        store_event_queue_splice(&q, batch);
+        store_event_queue_splice(batch, &q);
+    }
+    int r = pg_exec(&c->base, "BEGIN");
+    while (r >= 0 && batch->head) {
+        buf_clear(payload);
+        r = store_events_pack(payload, s->node_id, ++*seq, batch);
+        if (r < 0)
+            break;
+        const char *values[1] = { payload->p };
+        PGresult *res =
+            PQexecParams(pq(c), "SELECT pg_notify('annotd', $1)", 1, NULL, values, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            r = pg_err(c, res);
+        PQclear(res);
+    }
+    if (r >= 0)
+        return tx_commit(c);
+    tx_rollback(c);
+    return r;
+}
+
+static void *relay_main(void *arg)
+{
+    struct pg_store *s = arg;
+    struct pg_conn c;
+    memset(&c, 0, sizeof(c));
+    struct buf payload;
+    buf_init(&payload, STORE_EVENT_PAYLOAD_MAX + STORE_EVENT_LINE_MAX + 64);
+    struct store_event_queue batch;
+    store_event_queue_init(&batch);
+    uint64_t seq = 0;
+    int backoff_ms = 100;
+    pthread_mutex_lock(&s->relay_lock);
+    for (;;) {
+        while (!s->relay_q.head && !s->relay_lost && !s->relay_stop)
+            pthread_cond_wait(&s->relay_cond, &s->relay_lock);
+        if (!s->relay_q.head && !s->relay_lost)
+            break; /* the close, and everything sent */
+        /* let more commits join this send */
+        relay_wait(s, RELAY_GATHER_MS);
+        store_event_queue_splice(&batch, &s->relay_q);
+        bool lost = s->relay_lost, stopping = s->relay_stop;
+        s->relay_lost = false;
+        pthread_mutex_unlock(&s->relay_lock);
+
+        int r = relay_connect(s, &c);
+        if (r >= 0)
+            r = relay_send(s, &c, &batch, lost, &seq, &payload);
+        store_event_queue_clear(&batch);
+        if (r < 0)
+            relay_disconnect(s, &c);
+
+        pthread_mutex_lock(&s->relay_lock);
+        if (r >= 0) {
+            backoff_ms = 100;
+            continue;
+        }
+        s->relay_lost = true; /* those events are gone: the other nodes resync */
+        if (stopping)
+            break;
+        relay_wait(s, backoff_ms);
+        if (s->relay_stop)
+            break;
+        backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+    }
+    s->relay_done = true;
+    pthread_cond_broadcast(&s->relay_cond);
+    pthread_mutex_unlock(&s->relay_lock);
+    relay_disconnect(s, &c);
+    buf_release(&payload);
+    return NULL;
+}
+
+/*
+ * Hand committed events (already published here) to the relay, starting it
+ * on first use; called in commit order. The events are moved, q is left empty.
+ */
+static void relay_enqueue(struct pg_store *s, struct store_event_queue *events)
+{
+    pthread_mutex_lock(&s->relay_lock);
+    if (s->relay_stop) {
+        pthread_mutex_unlock(&s->relay_lock);
+        return; /* closing: too late to send */
+    }
+    if (!s->relaying) {
+        s->relay_done = false;
+        if (pthread_create(&s->relay, NULL, relay_main, s) != 0) {
+            pthread_mutex_unlock(&s->relay_lock);
+            return; /* the next commit tries again */
+        }
+        s->relaying = true;
+    }
+    bool was_empty = !s->relay_q.head;
+    store_event_queue_splice(&s->relay_q, events);
+    size_t dropped = store_event_queue_trim(&s->relay_q, RELAY_QUEUE_MAX);
+    if (dropped)
+        s->relay_lost = true;
+    if (was_empty)
+        pthread_cond_broadcast(&s->relay_cond);
+    pthread_mutex_unlock(&s->relay_lock);
+    /* announced here too, as on the other nodes: every client re-reads alike */
+    if (dropped)
+        store_events_publish(&s->base, 0, "*", RESYNC_JSON);
+}
+
+/* Flush and end the relay: it sends what is queued, within RELAY_FLUSH_MS. */
+static void relay_stop(struct pg_store *s)
+{
+    pthread_mutex_lock(&s->relay_lock);
+    if (!s->relaying) {
+        pthread_mutex_unlock(&s->relay_lock);
+        return;
+    }
+    s->relay_stop = true;
+    pthread_cond_broadcast(&s->relay_cond);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += RELAY_FLUSH_MS / 1000;
+    deadline.tv_nsec += (long)(RELAY_FLUSH_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    while (!s->relay_done) {
+        if (pthread_cond_timedwait(&s->relay_cond, &s->relay_lock, &deadline) == ETIMEDOUT) {
+            if (s->relay_fd >= 0)
+                shutdown(s->relay_fd, SHUT_RDWR); /* a send stuck on the network: fail it */
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->relay_lock);
+    pthread_join(s->relay, NULL);
+    s->relaying = false;
+}
+
 static void pg_close(struct store *st)
 {
     struct pg_store *s = (struct pg_store *)st;
+    relay_stop(s);
+    store_event_queue_clear(&s->relay_q);
     listener_stop(s);
     for (unsigned i = 0; i < PG_POOL_SIZE; i++)
         conn_close(&s->conns[i]);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->freed);
     pthread_cond_destroy(&s->listen_cond);
+    pthread_mutex_destroy(&s->order_lock);
+    pthread_cond_destroy(&s->order_cond);
+    pthread_mutex_destroy(&s->relay_lock);
+    pthread_cond_destroy(&s->relay_cond);
     free(s->url);
     free(s);
 }
@@ -816,6 +1104,18 @@ static const struct store_backend_ops pg_backend = {
     .backup = NULL, /* -ENOTSUP: use pg_dump */
     .events_start = pg_events_start,
 };
+
+/* A random id for this node's NOTIFY payloads. */
+static uint64_t node_id_new(void)
+{
+    uint64_t id = 0;
+    if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id)) {
+        struct timespec now; /* no entropy yet (early boot): time and pid still differ per node */
+        clock_gettime(CLOCK_REALTIME, &now);
+        id = ((uint64_t)now.tv_sec << 32) ^ (uint64_t)now.tv_nsec ^ ((uint64_t)getpid() << 20);
+    }
+    return id;
+}
 
 static int migrate_fn(struct store_tx *tx, void *ctx)
 {
@@ -843,6 +1143,13 @@ int pg_store_open(const char *url, const struct store_options *opt, struct store
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->freed, NULL);
     pthread_cond_init(&s->listen_cond, NULL);
+    pthread_mutex_init(&s->order_lock, NULL);
+    pthread_cond_init(&s->order_cond, NULL);
+    pthread_mutex_init(&s->relay_lock, NULL);
+    pthread_cond_init(&s->relay_cond, NULL);
+    s->relay_fd = -1;
+    store_event_queue_init(&s->relay_q);
+    s->node_id = node_id_new();
 
     int r = pg_write(&s->base, migrate_fn, NULL);
     if (r < 0) {

@@ -74,12 +74,15 @@ void store_read_end(struct store_tx *tx);
  * SQLite: events are collected per op; an op rolled back to its savepoint
  * drops its own; the writer delivers the batch's events in-process right
  * after COMMIT, before the completions run.
- * PostgreSQL: pg_notify('annotd', "ORG TOPIC JSON") inside the transaction;
+ * PostgreSQL: events are collected on the transaction (a retried one
+ * collects afresh) and, after COMMIT, delivered to the local subscribers
+ * in commit order, then sent to the other nodes by a relay thread
+ * (batched NOTIFY outside the write transactions, up to ~20 ms later);
  * one LISTEN connection per node (a thread, started by the first
- * store_subscribe(), reconnecting with backoff) hands every node's events,
- * this node's included, to the local subscribers. A JSON too large for
- * NOTIFY (8000 bytes) is replaced by {"type":"resync","truncated":true}:
- * events are small notices, clients re-read the state.
+ * store_subscribe(), reconnecting with backoff) hands the other nodes'
+ * events to the local subscribers. A JSON too large for NOTIFY (8000
+ * bytes) is replaced by {"type":"resync","truncated":true}: events are
+ * small notices, clients re-read the state.
  */
 
 /*
@@ -97,9 +100,9 @@ struct store_event {
 };
 
 /*
- * Called on the writer (SQLite) or listener (PostgreSQL) thread for every
- * committed event, one at a time: must be quick and must not call back
- * into the store.
+ * Called on the writer (SQLite), or the committing or listener (PostgreSQL)
+ * thread for every committed event, one at a time: must be quick and must
+ * not call back into the store.
  */
 typedef void (*store_event_fn)(void *ctx, const struct store_event *ev);
 
@@ -216,6 +219,11 @@ struct store_project {
     int64_t n_tasks;
     int64_t n_in_progress;
     int64_t n_done;
+    /* review progress (store_review.c): waiting, reviewed, accepted (fixes included), rejected */
+    int64_t n_to_review;
+    int64_t n_reviewed;
+    int64_t n_accepted;
+    int64_t n_rejected;
 };
 
 enum task_state { TASK_OPEN = 0, TASK_IN_PROGRESS = 1, TASK_DONE = 2 };
@@ -400,6 +408,105 @@ int store_annotation_list(struct store_tx *tx,
  * with their assignments.
  */
 int store_check_queue(struct store_tx *tx, int64_t project_id, int64_t *ret_bad);
+
+/* The annotation `id` of a project of `org_id` (0: any); -ERR_NOT_FOUND otherwise. */
+int store_annotation_get(struct store_tx *tx,
+                         int64_t org_id,
+                         int64_t id,
+                         struct arena *a,
+                         struct store_annotation *ret);
+
+/* ------------------------------------------------------------------ */
+/* review (store_review.c)                                             */
+
+/*
+ * DESIGN (store_review.c). Every human annotation enters review when it
+ * is submitted: a row of review_queue, state pending, in the partial
+ * index of pending annotations (review_open), so review/next never scans
+ * reviewed ones. review/next leases one to a reviewer (reviewer_id,
+ * lease_until = now + the project's lease_seconds; PostgreSQL: the
+ * candidate's row lock with SKIP LOCKED), so two reviewers asking at
+ * once get different annotations; a reviewer gets their live review
+ * lease back first, and never their own annotations. A verdict ends the
+ * lease: accept; fix (the reviewer's result becomes version N+1 of the
+ * annotation, source "review", user the reviewer; counts as accepted);
+ * reject (the author's assignment comes back to them as kind "rework",
+ * its slot still taken, the rejected result as its draft; the author's
+ * next claim in the project returns it first, and its submit is a new
+ * version that enters review again, the assignment kind "normal" again).
+ * The project's review counts move in the task's count shard in the same
+ * transaction. Events on "project.<id>": {"type":"review",...}.
+ */
+
+enum review_state { REVIEW_PENDING = 0, REVIEW_ACCEPTED = 1, REVIEW_REJECTED = 2, REVIEW_FIXED = 3 };
+
+struct store_review {
+    int64_t id;
+    int64_t annotation_id; /* the annotation reviewed */
+    int64_t task_id;
+    int64_t project_id;
+    int64_t reviewer_id;
+    const char *verdict; /* "accept", "reject", "fix" */
+    const char *comment; /* "" when none */
+    const char *result;  /* fix: the fixed result (JSON text); NULL otherwise */
+    int64_t fixed_annotation_id; /* fix: the new version; 0 otherwise */
+    int64_t created_at;
+};
+
+/*
+ * Lease the next annotation of the project awaiting review to `reviewer`:
+ * the reviewer's live review lease (extended) if any, else the oldest
+ * pending annotation not leased to another reviewer and not the
+ * reviewer's own. Returns 1 with *ret_an and *ret_t, 0 when none is left,
+ * -ERR_NOT_FOUND when the project is not in the org.
+ */
+int store_review_next(struct store_tx *tx,
+                      int64_t org_id,
+                      int64_t project_id,
+                      int64_t reviewer_id,
+                      int64_t now,
+                      struct arena *a,
+                      struct store_annotation *ret_an,
+                      struct store_task *ret_t);
+
+/*
+ * Record a verdict on annotation `annotation_id`. `result` and `labels`
+ * (the fixed result, already validated) only with "fix". Returns 0 with
+ * *ret (and, for a fix, the new version in *ret_fixed); -ERR_NOT_FOUND
+ * (not in the org), -ERR_FORBIDDEN (the reviewer's own annotation),
+ * -ERR_CONFLICT (reviewed already, not in review, or leased to another
+ * reviewer).
+ */
+int store_review_add(struct store_tx *tx,
+                     int64_t org_id,
+                     int64_t reviewer_id,
+                     int64_t annotation_id,
+                     const char *verdict,
+                     const char *comment,
+                     struct str result,
+                     const struct store_label *labels,
+                     size_t nlabels,
+                     int64_t now,
+                     struct arena *a,
+                     struct store_review *ret,
+                     struct store_annotation *ret_fixed);
+
+/* Reviews of an annotation, oldest first (the caller checked access). */
+int store_review_list(struct store_tx *tx,
+                      int64_t annotation_id,
+                      int64_t after,
+                      int limit,
+                      struct arena *a,
+                      struct store_review **ret,
+                      int *ret_n);
+
+/* The latest review of the annotations of assignment `assignment_id` (on task
+ * `task_id`): what a rework shows its author. -ERR_NOT_FOUND when none. */
+int store_assignment_review(struct store_tx *tx,
+                            int64_t task_id,
+                            int64_t assignment_id,
+                            struct arena *a,
+                            struct store_review *ret);
 
 /* ------------------------------------------------------------------ */
 /* export                                                              */

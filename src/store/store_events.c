@@ -7,9 +7,14 @@
  *   hands each op its own and splices it into the batch's once the op's
  *   savepoint is released, or clears it when the op rolled back); the
  *   writer calls store_events_deliver() after COMMIT. On PostgreSQL it
- *   runs SELECT pg_notify('annotd', payload) in the transaction, and the
- *   listener thread of postgres.c calls store_events_publish() for every
- *   notification it receives.
+ *   copies it into tx->events too, the transaction's queue (cleared at each
+ *   run of a retried transaction); after COMMIT postgres.c publishes the
+ *   queue to this node's subscribers (store_events_publish_queue()) and
+ *   hands it to its relay thread, which packs the events of many commits
+ *   into a few NOTIFY payloads (store_events_pack()) sent in one
+ *   transaction of its own, off the hot path. The listener thread of every
+ *   node reads them back (store_events_parse_head(), store_events_parse())
+ *   and publishes the other nodes' events.
  * - Subscribers sit in a small fixed table under one mutex, held while they
  *   are called: store_unsubscribe() therefore returns only once no call is
  *   running, and events reach every subscriber in one order.
@@ -102,6 +107,46 @@ void store_event_queue_clear(struct store_event_queue *q)
     store_event_queue_init(q);
 }
 
+/* Unlink and free the oldest event; q is not empty. */
+static void queue_pop(struct store_event_queue *q)
+{
+    struct store_event_item *it = q->head;
+    q->head = it->next;
+    if (!q->head)
+        q->tail = &q->head;
+    q->n--;
+    free(it);
+}
+
+size_t store_event_queue_trim(struct store_event_queue *q, size_t max)
+{
+    size_t dropped = 0;
+    for (; q->n > max; dropped++)
+        queue_pop(q);
+    return dropped;
+}
+
+int store_event_queue_push(struct store_event_queue *q,
+                           int64_t org_id,
+                           const char *topic,
+                           const char *json)
+{
+    size_t tlen = strlen(topic), jlen = strlen(json);
+    struct store_event_item *it = malloc(sizeof(*it) + tlen + 1 + jlen + 1);
+    if (!it)
+        return -ENOMEM;
+    it->next = NULL;
+    it->org_id = org_id;
+    memcpy(it->data, topic, tlen + 1);
+    memcpy(it->data + tlen + 1, json, jlen + 1);
+    it->topic = it->data;
+    it->json = it->data + tlen + 1;
+    *q->tail = it;
+    q->tail = &it->next;
+    q->n++;
+    return 0;
+}
+
 /* ---- delivery ---- */
 
 static void deliver_locked(struct store_events *ev, const struct store_event *e)
@@ -110,17 +155,22 @@ static void deliver_locked(struct store_events *ev, const struct store_event *e)
         ev->subs[i].fn(ev->subs[i].ctx, e);
 }
 
-void store_events_deliver(struct store *st, struct store_event_queue *q)
+void store_events_publish_queue(struct store *st, const struct store_event_queue *q)
 {
     struct store_events *ev = st->events;
-    if (ev && q->head) {
-        pthread_mutex_lock(&ev->lock);
-        for (struct store_event_item *it = q->head; it; it = it->next) {
-            struct store_event e = { .org_id = it->org_id, .topic = it->topic, .json = it->json };
-            deliver_locked(ev, &e);
-        }
-        pthread_mutex_unlock(&ev->lock);
+    if (!ev || !q->head)
+        return;
+    pthread_mutex_lock(&ev->lock);
+    for (const struct store_event_item *it = q->head; it; it = it->next) {
+        struct store_event e = { .org_id = it->org_id, .topic = it->topic, .json = it->json };
+        deliver_locked(ev, &e);
     }
+    pthread_mutex_unlock(&ev->lock);
+}
+
+void store_events_deliver(struct store *st, struct store_event_queue *q)
+{
+    store_events_publish_queue(st, q);
     store_event_queue_clear(q);
 }
 
@@ -197,50 +247,80 @@ int store_events_payload(struct buf *out, int64_t org_id, const char *topic, con
     size_t start = out->len;
     buf_addf(out, "%" PRId64 " %s ", org_id, topic);
     size_t head = out->len - start;
-    if (head + strlen(json) > STORE_EVENT_PAYLOAD_MAX)
+    if (head + strlen(json) + 1 > STORE_EVENT_LINE_MAX)
         json = RESYNC_JSON; /* a notice, not a copy of the state: the client re-reads */
+    size_t at = out->len;
     buf_adds(out, json);
+    /* lines end at '\n': a JSON has no raw newline inside a string, only as white space */
+    for (char *p = out->p + at; !out->err && (p = strpbrk(p, "\r\n")) != NULL;)
+        *p++ = ' ';
+    buf_addch(out, '\n');
     return out->err;
 }
 
-int store_events_parse(const char *payload,
-                       int64_t *ret_org,
-                       struct str *ret_topic,
-                       const char **ret_json)
+int store_events_pack(struct buf *out, uint64_t node, uint64_t seq, struct store_event_queue *q)
 {
+    buf_addf(out, "N:%016" PRIx64 " %" PRIu64 "\n", node, seq);
+    size_t head = out->len;
+    while (q->head && !out->err) {
+        size_t before = out->len;
+        store_events_payload(out, q->head->org_id, q->head->topic, q->head->json);
+        if (out->len > STORE_EVENT_PAYLOAD_MAX && before > head) {
+            buf_truncate(out, before); /* the next payload's first event */
+            break;
+        }
+        queue_pop(q);
+    }
+    return out->err;
+}
+
+int store_events_parse_head(char *payload, uint64_t *ret_node, char **ret_events)
+{
+    if (strncmp(payload, "N:", 2) != 0 || strspn(payload + 2, "0123456789abcdef") != 16 ||
+        payload[18] != ' ')
+        return -EINVAL;
     char *end;
     errno = 0;
-    long long org = strtoll(payload, &end, 10);
-    if (errno || end == payload || *end != ' ')
+    uint64_t node = strtoull(payload + 2, &end, 16);
+    if (errno || end != payload + 18)
         return -EINVAL;
-    const char *topic = end + 1;
-    const char *sp = strchr(topic, ' ');
-    if (!sp || sp == topic || (size_t)(sp - topic) > EVENT_TOPIC_MAX || sp[1] != '{')
-        return -EINVAL;
-    *ret_org = org;
-    *ret_topic = (struct str){ .p = topic, .len = (size_t)(sp - topic) };
-    *ret_json = sp + 1;
+    char *nl = strchr(end + 1, '\n');
+    if (!nl || nl == end + 1 || strspn(end + 1, "0123456789") != (size_t)(nl - end - 1))
+        return -EINVAL; /* the sequence number: only makes payloads unique */
+    *ret_node = node;
+    *ret_events = nl + 1;
     return 0;
 }
 
-static int notify(struct store_tx *tx, int64_t org_id, const char *topic, const char *json)
+int store_events_parse(char **cursor,
+                       int64_t *ret_org,
+                       const char **ret_topic,
+                       const char **ret_json)
 {
-    struct buf payload;
-    buf_init(&payload, STORE_EVENT_PAYLOAD_MAX + 128);
-    int r = store_events_payload(&payload, org_id, topic, json);
-    if (r < 0) {
-        buf_release(&payload);
-        return r;
-    }
-    struct db_stmt *s = stmt_get(tx, ST_EVENT_NOTIFY, "SELECT pg_notify('annotd', ?)");
-    if (!s) {
-        buf_release(&payload);
-        return -ERR_STORE;
-    }
-    db_bind_textn(tx, s, 1, payload.p, payload.len);
-    r = db_run(tx, s);
-    buf_release(&payload);
-    return r;
+    char *line = *cursor;
+    if (*line == '\0')
+        return 0;
+    char *nl = strchr(line, '\n');
+    if (!nl)
+        return -EINVAL;
+    if (*line != '-' && (*line < '0' || *line > '9'))
+        return -EINVAL; /* strtoll() would skip white space, newlines included */
+    char *end;
+    errno = 0;
+    long long org = strtoll(line, &end, 10);
+    if (errno || end == line || *end != ' ')
+        return -EINVAL;
+    char *topic = end + 1;
+    char *sp = memchr(topic, ' ', (size_t)(nl - topic));
+    if (!sp || sp == topic || (size_t)(sp - topic) > EVENT_TOPIC_MAX || sp[1] != '{')
+        return -EINVAL;
+    *sp = '\0';
+    *nl = '\0';
+    *ret_org = org;
+    *ret_topic = topic;
+    *ret_json = sp + 1;
+    *cursor = nl + 1;
+    return 1;
 }
 
 int store_event(struct store_tx *tx, int64_t org_id, const char *topic, const char *json)
@@ -249,24 +329,7 @@ int store_event(struct store_tx *tx, int64_t org_id, const char *topic, const ch
         return -EINVAL;
     if (tx->conn->read_only)
         return -EROFS;
-    if (tx->conn->ops->postgres)
-        return notify(tx, org_id, topic, json);
     if (!tx->events)
-        return 0; /* no writer batch (migrations): nobody to tell */
-
-    size_t tlen = strlen(topic), jlen = strlen(json);
-    struct store_event_item *it = malloc(sizeof(*it) + tlen + 1 + jlen + 1);
-    if (!it)
-        return -ENOMEM;
-    it->next = NULL;
-    it->org_id = org_id;
-    memcpy(it->data, topic, tlen + 1);
-    memcpy(it->data + tlen + 1, json, jlen + 1);
-    it->topic = it->data;
-    it->json = it->data + tlen + 1;
-    struct store_event_queue *q = tx->events;
-    *q->tail = it;
-    q->tail = &it->next;
-    q->n++;
-    return 0;
+        return 0; /* no writer batch (SQLite migrations): nobody to tell */
+    return store_event_queue_push(tx->events, org_id, topic, json);
 }

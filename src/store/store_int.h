@@ -78,10 +78,29 @@ enum stmt_id {
     ST_Q_CHECK,
     ST_Q_CLAIMER,
     ST_Q_ASSIGNMENT_LOCK,
-    ST_EVENT_NOTIFY, /* store_events.c: pg_notify() on PostgreSQL */
+    ST_EVENT_NOTIFY, /* unused: the relay of postgres.c sends NOTIFY on its own connection */
     ST_MEDIA_INSERT, /* store_media.c */
     ST_MEDIA_LINK,
     ST_MEDIA_GET,
+    ST_Q_ANNOTATION_GET, /* review: store_queue.c's side */
+    ST_Q_REWORK_HELD,
+    ST_Q_REWORK_DONE,
+    ST_Q_REWORK_OPEN,
+    ST_R_PROJECT, /* store_review.c */
+    ST_R_REVIEWER,
+    ST_R_HELD,
+    ST_R_CANDIDATE,
+    ST_R_LEASE,
+    ST_R_ENQUEUE,
+    ST_R_STATE_LOCK,
+    ST_R_STATE_SET,
+    ST_R_INSERT,
+    ST_R_FIX_INSERT,
+    ST_R_LIST,
+    ST_R_LATEST,
+    ST_R_COUNTS_ADD,
+    ST_R_COUNTS_SUM,
+    ST_R_ORG,
     /* later modules extend from here */
     ST_MAX = 128
 };
@@ -117,7 +136,8 @@ struct store_tx {
     struct store *st;
     struct db_conn *conn;
     bool in_batch; /* inside a group-commit batch (savepoints in use) */
-    /* SQLite: where store_event() queues this op's events; NULL: dropped */
+    /* where store_event() queues this op's (SQLite) or transaction's (PostgreSQL) events;
+     * NULL: dropped */
     struct store_event_queue *events;
 };
 
@@ -135,6 +155,22 @@ int project_counts_add(struct store_tx *tx,
                        int64_t d_in_progress,
                        int64_t d_done,
                        int64_t ret[3]);
+
+/*
+ * Review (store_review.c) and the queue (store_queue.c) call each other here.
+ * review_enqueue(): a new human annotation enters review (and the project's
+ * "to review" count); *ret_org_id, when not NULL, gets the project's org.
+ * annotation_labels_insert(): the labels of a new annotation.
+ * assignment_rework(): a rejected annotation's assignment goes back to its
+ * author as kind "rework" (slot kept), `draft` its draft; 0 also when the
+ * assignment is no longer in the submitted state.
+ */
+int review_enqueue(struct store_tx *tx, const struct store_annotation *an, int64_t now, int64_t *ret_org_id);
+int annotation_labels_insert(struct store_tx *tx,
+                             const struct store_annotation *an,
+                             const struct store_label *labels,
+                             size_t nlabels);
+int assignment_rework(struct store_tx *tx, int64_t assignment_id, const char *draft, int64_t now);
 
 /* Declare `var` as statement `id`, or return -ERR_STORE from the caller. */
 #define STMT_OR_FAIL(var, tx, id, sql)                                                             \
@@ -239,20 +275,41 @@ void store_event_queue_init(struct store_event_queue *q);
 void store_event_queue_splice(struct store_event_queue *dst, struct store_event_queue *src);
 /* Drop the events (rolled back). */
 void store_event_queue_clear(struct store_event_queue *q);
+/* Append a copy of an event. 0 or -ENOMEM. */
+int store_event_queue_push(struct store_event_queue *q,
+                           int64_t org_id,
+                           const char *topic,
+                           const char *json);
+/* Drop the oldest events until at most max are left; returns how many went. */
+size_t store_event_queue_trim(struct store_event_queue *q, size_t max);
 /* Hand the events to the subscribers (committed), then clear the queue. */
 void store_events_deliver(struct store *st, struct store_event_queue *q);
+/* The same without clearing it (PostgreSQL: the relay sends them on). */
+void store_events_publish_queue(struct store *st, const struct store_event_queue *q);
 /* Hand one event to the subscribers (the PostgreSQL listener). */
 void store_events_publish(struct store *st, int64_t org_id, const char *topic, const char *json);
 /*
- * The NOTIFY payload for an event: "ORG TOPIC JSON", under PostgreSQL's
- * 8000-byte limit (a larger JSON is replaced by a resync marker).
- * store_events_parse() reads it back; 0 or -EINVAL.
+ * NOTIFY payloads (PostgreSQL, under its 8000-byte limit): a head line
+ * "N:NODE SEQ" (the sending node's id in 16 hex digits, a number that
+ * keeps payloads distinct: PostgreSQL folds identical ones of a
+ * transaction), then one line "ORG TOPIC JSON" per event.
+ * store_events_payload() appends one event line; a JSON too large for a
+ * payload is replaced by a resync marker, newlines in JSON white space by
+ * spaces. store_events_pack() writes one payload of as many events from
+ * the head of q as fit, and removes those from q.
+ * store_events_parse_head() checks the head line and finds the first
+ * event; store_events_parse() reads the event at *cursor, NUL-terminating
+ * its topic and JSON in place, and moves *cursor to the next: 1, 0 at the
+ * end, or -EINVAL. Errors of the writers: the buf's sticky error.
  */
 #define STORE_EVENT_PAYLOAD_MAX 7900
+#define STORE_EVENT_LINE_MAX    (STORE_EVENT_PAYLOAD_MAX - 64)
 int store_events_payload(struct buf *out, int64_t org_id, const char *topic, const char *json);
-int store_events_parse(const char *payload,
+int store_events_pack(struct buf *out, uint64_t node, uint64_t seq, struct store_event_queue *q);
+int store_events_parse_head(char *payload, uint64_t *ret_node, char **ret_events);
+int store_events_parse(char **cursor,
                        int64_t *ret_org,
-                       struct str *ret_topic,
+                       const char **ret_topic,
                        const char **ret_json);
 int store_events_init(struct store *st);
 void store_events_free(struct store_events *ev);

@@ -3,7 +3,8 @@
  * a committed op delivers its events, in order, before its completion; an
  * op that rolls back to its savepoint drops its own and only its own; a
  * read transaction cannot queue; unsubscribe stops delivery; the NOTIFY
- * payload round-trips and stays under PostgreSQL's limit.
+ * payloads (many events packed, a node id ahead) round-trip, split where
+ * needed and stay under PostgreSQL's limit.
  */
 /* cmocka needs these before it, in this order */
 /* clang-format off */
@@ -318,20 +319,52 @@ static void test_emitters(void **state)
     assert_non_null(strstr(f->seen.json[1], "\"type\":\"tasks\",\"created\":1"));
 }
 
+/* Read every event of a payload back; returns how many, -1 on a parse error. */
+static int unpack(char *payload, uint64_t want_node, struct seen *out)
+{
+    uint64_t node;
+    char *cursor;
+    if (store_events_parse_head(payload, &node, &cursor) < 0 || node != want_node)
+        return -1;
+    int64_t org;
+    const char *topic, *json;
+    int r, n = 0;
+    while ((r = store_events_parse(&cursor, &org, &topic, &json)) > 0) {
+        if (out->n < MAX_SEEN) {
+            out->org[out->n] = org;
+            snprintf(out->topic[out->n], sizeof(out->topic[0]), "%s", topic);
+            snprintf(out->json[out->n], sizeof(out->json[0]), "%s", json);
+            out->n++;
+        }
+        n++;
+    }
+    return r < 0 ? -1 : n;
+}
+
 static void test_payload(void **state)
 {
     (void)state;
+    const uint64_t node = 0x0123456789abcdefULL;
     struct buf b;
     buf_init(&b, 0);
-    assert_int_equal(store_events_payload(&b, 42, "project.9", "{\"type\":\"task\"}"), 0);
-    int64_t org;
-    struct str topic;
-    const char *json;
-    assert_int_equal(store_events_parse(b.p, &org, &topic, &json), 0);
-    assert_int_equal(org, 42);
-    assert_int_equal(topic.len, 9);
-    assert_memory_equal(topic.p, "project.9", 9);
-    assert_string_equal(json, "{\"type\":\"task\"}");
+    struct store_event_queue q;
+    store_event_queue_init(&q);
+    struct seen got = { .n = 0 };
+
+    /* several events in one payload, in order; a JSON's newlines become spaces */
+    assert_int_equal(store_event_queue_push(&q, 42, "project.9", "{\"type\":\"task\"}"), 0);
+    assert_int_equal(store_event_queue_push(&q, 7, "projects", "{\n\"type\":\"project\"\r\n}"), 0);
+    assert_int_equal(store_event_queue_push(&q, 0, "*", "{\"type\":\"resync\"}"), 0);
+    assert_int_equal(store_events_pack(&b, node, 1, &q), 0);
+    assert_null(q.head);
+    assert_int_equal(q.n, 0);
+    assert_int_equal(unpack(b.p, node, &got), 3);
+    assert_int_equal(got.org[0], 42);
+    assert_string_equal(got.topic[0], "project.9");
+    assert_string_equal(got.json[0], "{\"type\":\"task\"}");
+    assert_int_equal(got.org[1], 7);
+    assert_string_equal(got.json[1], "{ \"type\":\"project\"  }");
+    assert_string_equal(got.topic[2], "*");
 
     /* too large for NOTIFY: a resync notice instead, never a failure */
     char *big = malloc(10000);
@@ -341,15 +374,75 @@ static void test_payload(void **state)
     big[9998] = '}';
     big[9999] = '\0';
     buf_clear(&b);
-    assert_int_equal(store_events_payload(&b, 1, "projects", big), 0);
+    assert_int_equal(store_event_queue_push(&q, 1, "projects", big), 0);
+    assert_int_equal(store_events_pack(&b, node, 2, &q), 0);
     assert_true(b.len <= STORE_EVENT_PAYLOAD_MAX);
-    assert_int_equal(store_events_parse(b.p, &org, &topic, &json), 0);
-    assert_non_null(strstr(json, "resync"));
+    got.n = 0;
+    assert_int_equal(unpack(b.p, node, &got), 1);
+    assert_non_null(strstr(got.json[0], "resync"));
+
+    /* more than a payload holds: split between payloads, none lost, each under the limit */
+    memset(big, 'y', 3000);
+    big[0] = '{';
+    big[2999] = '}';
+    big[3000] = '\0';
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(store_event_queue_push(&q, i, "project.1", big), 0);
+    int total = 0, payloads = 0;
+    while (q.head) {
+        buf_clear(&b);
+        assert_int_equal(store_events_pack(&b, node, 3 + (uint64_t)payloads, &q), 0);
+        assert_true(b.len <= STORE_EVENT_PAYLOAD_MAX);
+        got.n = 0;
+        int n = unpack(b.p, node, &got);
+        assert_true(n >= 1);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(got.org[i], total + i);
+        total += n;
+        payloads++;
+    }
+    assert_int_equal(total, 5);
+    assert_int_equal(payloads, 3);
     free(big);
 
-    assert_int_equal(store_events_parse("x project.1 {}", &org, &topic, &json), -EINVAL);
-    assert_int_equal(store_events_parse("1 project.1", &org, &topic, &json), -EINVAL);
-    assert_int_equal(store_events_parse("1  {}", &org, &topic, &json), -EINVAL);
+    /* the queue keeps at most max events, dropping the oldest */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(store_event_queue_push(&q, i, "project.1", "{}"), 0);
+    assert_int_equal(store_event_queue_trim(&q, 10), 0);
+    assert_int_equal(store_event_queue_trim(&q, 1), 3);
+    buf_clear(&b);
+    assert_int_equal(store_events_pack(&b, node, 9, &q), 0);
+    got.n = 0;
+    assert_int_equal(unpack(b.p, node, &got), 1);
+    assert_int_equal(got.org[0], 3);
+
+    /* malformed: ignored by the listener */
+    const char *bad_head[] = {
+        "1 project.1 {}\n",
+        "N:0123456789abcde 1\n1 p {}\n",   /* 15 digits */
+        "N:0123456789ABCDEF 1\n1 p {}\n",  /* upper case */
+        "N:0123456789abcdef\n1 p {}\n",    /* no sequence number */
+        "N:0123456789abcdef 1x\n1 p {}\n", /* not a number */
+        "N:0123456789abcdef 1",            /* no end of line */
+    };
+    for (size_t i = 0; i < sizeof(bad_head) / sizeof(bad_head[0]); i++) {
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), "%s", bad_head[i]);
+        uint64_t n;
+        char *cursor;
+        assert_int_equal(store_events_parse_head(tmp, &n, &cursor), -EINVAL);
+    }
+    const char *bad_event[] = {
+        "x project.1 {}\n", "1 project.1\n", "1  {}\n", "1 project.1 {}", "\n1 p {}\n", " 1 p {}\n",
+    };
+    for (size_t i = 0; i < sizeof(bad_event) / sizeof(bad_event[0]); i++) {
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), "%s", bad_event[i]);
+        char *cursor = tmp;
+        int64_t org;
+        const char *topic, *json;
+        assert_int_equal(store_events_parse(&cursor, &org, &topic, &json), -EINVAL);
+    }
     buf_release(&b);
 }
 
