@@ -8,7 +8,7 @@ DATA       ?= data
 LISTEN     ?= 127.0.0.1:8080
 PYTEST     := /usr/bin/python3 -m pytest
 
-.PHONY: all setup build build-asan run check check-unit check-api check-pg check-asan fuzz bench bench-pg clean format
+.PHONY: all setup build build-asan web run check check-unit check-api check-e2e check-pg check-asan fuzz bench bench-pg clean format
 
 all: build
 
@@ -23,6 +23,23 @@ $(ASAN_BUILD)/build.ninja:
 
 build: setup $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+	@$(MAKE) --no-print-directory web
+
+# The workbench (web/ -> web/dist), when node is there. `npm ci` runs only
+# when node_modules is missing or package-lock.json changed; the Vite build
+# only when a source changed.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+web:
+	@if command -v node >/dev/null 2>&1; then $(MAKE) --no-print-directory web/dist/index.html; \
+	else echo "make: no node: the workbench (web/) is not built" >&2; fi
+
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
 
 build-asan: setup $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
@@ -40,12 +57,17 @@ check: build build-asan
 	ANNOTD_BIN=$(BUILD)/annotd $(PYTEST) -q tests/api
 	ANNOTD_BIN=$(ASAN_BUILD)/annotd ANNOTD_SANITIZED=1 $(PYTEST) -q tests/api
 	scripts/check-pg $(BUILD)/annotd
+	ANNOTD_BIN=$(BUILD)/annotd node --test tests/e2e/*.test.mjs
 
 check-unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
 
 check-api: build
 	ANNOTD_BIN=$(BUILD)/annotd $(PYTEST) -q tests/api
+
+# The browser tests: Debian's chromium driven by playwright-core (web/node_modules).
+check-e2e: build
+	ANNOTD_BIN=$(BUILD)/annotd node --test tests/e2e/*.test.mjs
 
 # The API suite on a throwaway PostgreSQL (started and always stopped by the script).
 check-pg: build

@@ -36,6 +36,7 @@ const char cli_serve_usage[] =
     "  --listen ADDR:PORT    address to listen on (default 127.0.0.1:8080; port 0: any free port)\n"
     "  --db URL              database URL (postgresql://...); default: DIR/annotd.db\n"
     "  --media DIR           media dir, shared by the nodes of a cluster (default DATA/media)\n"
+    "  --web DIR             the workbench's built files (default DATA/../web/dist when it exists)\n"
     "  --threads N           HTTP worker threads (default 2 x cores)\n"
     "  --max-body SIZE       API JSON bodies (default 16m)\n"
     "  --max-import SIZE     task imports and novel uploads (default 64m)\n"
@@ -66,6 +67,7 @@ enum {
     OPT_SECURE_COOKIE,
     OPT_LOG_LEVEL,
     OPT_LOG_JSON,
+    OPT_WEB,
 };
 
 static const struct option serve_options[] = {
@@ -85,6 +87,7 @@ static const struct option serve_options[] = {
     { "secure-cookie", no_argument, NULL, OPT_SECURE_COOKIE },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "log-json", no_argument, NULL, OPT_LOG_JSON },
+    { "web", required_argument, NULL, OPT_WEB },
     { NULL, 0, NULL, 0 },
 };
 
@@ -191,6 +194,7 @@ static void *upkeep_main(void *arg)
 int cli_serve(int argc, char **argv)
 {
     const char *data = "data", *listen = "127.0.0.1:8080", *db = NULL, *media_dir = NULL;
+    const char *web_dir = NULL;
     struct api_app app = {
         .limits = { .max_body = 16u << 20,
                     .max_import = 64u << 20,
@@ -275,6 +279,9 @@ int cli_serve(int argc, char **argv)
         case OPT_LOG_JSON:
             log_json = 1;
             break;
+        case OPT_WEB:
+            web_dir = optarg;
+            break;
         default:
             return cli_usage_error(cli_serve_usage, "unknown option");
         }
@@ -346,6 +353,19 @@ int cli_serve(int argc, char **argv)
         goto out_store;
     }
 
+    /* the workbench: --web DIR, else the repo's web/dist beside a ./data dir (make run) */
+    char web_path[4200];
+    if (!web_dir) {
+        struct stat wst;
+        snprintf(web_path, sizeof(web_path), "%s/../web/dist", data);
+        if (stat(web_path, &wst) == 0 && S_ISDIR(wst.st_mode))
+            web_dir = web_path;
+        else
+            log_info("no workbench: '%s' does not exist (build web/ or pass --web DIR)", web_path);
+    }
+    if (web_dir)
+        log_info("serving the workbench from '%s'", web_dir);
+
     size_t nroutes;
     const struct http_route *routes = api_routes(&app.limits, &nroutes);
     struct http_options hopt = {
@@ -359,6 +379,7 @@ int cli_serve(int argc, char **argv)
         .nroutes = nroutes,
         .authenticate = api_authenticate,
         .app = &app,
+        .static_dir = web_dir,
     };
     struct http_server *srv;
     r = http_server_start(&hopt, &srv);

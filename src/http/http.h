@@ -128,6 +128,13 @@ struct http_options {
     size_t nroutes;
     http_auth_fn authenticate;
     void *app;
+    /*
+     * The workbench's built files (static.c), or NULL: a GET/HEAD outside
+     * /api/ and /healthz that matches no route is served from this dir
+     * (index.html for client-side routes). A dir that does not exist
+     * disables it (http_server_start logs once).
+     */
+    const char *static_dir;
 };
 
 int http_server_start(const struct http_options *opt, struct http_server **ret);

@@ -167,6 +167,8 @@ struct http_server {
     pthread_t sse_ticker;
     pthread_cond_t sse_tick;
 
+    char *static_root; /* realpath of opt.static_dir, or NULL: no static files */
+
     atomic_uint_fast64_t requests;
     atomic_uint_fast64_t errors_4xx;
     atomic_uint_fast64_t errors_5xx;
@@ -195,6 +197,15 @@ struct MHD_Response *http_response_shutting_down(void);
 
 /* Stop: end every event stream and the heartbeat thread (events.c). */
 void http_sse_stop_all(struct http_server *s);
+
+/* ---- static files (static.c) ---- */
+
+/* Resolve opt.static_dir into s->static_root: 0 (also without a dir), -ENOENT, -ENOMEM. */
+int http_static_init(struct http_server *s);
+/* Should a request that matched no route go to the static files? */
+bool http_static_applies(const struct http_server *s, const char *method, struct str raw_path);
+/* The public GET route that serves them (index.html for client-side routes). */
+extern const struct http_route http_static_route;
 
 /* Completion: call the stream's release now; the response may outlive the request. */
 void http_stream_detach(struct http_stream *st);

@@ -67,6 +67,7 @@ static void server_unref(struct http_server *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->sse_tick);
     free(s->cookie_name);
+    free(s->static_root);
     free(s);
 }
 
@@ -230,6 +231,10 @@ static int route_or_reply(struct http_conn *c)
     }
     case ROUTER_NOT_FOUND:
     default:
+        if (http_static_applies(c->server, req->method, c->raw_path)) {
+            req->route = &http_static_route; /* the workbench's files (static.c) */
+            return 0;
+        }
         http_reply_error(req, 404, "not_found", "no such route", NULL);
         return -ENOENT;
     }
@@ -640,6 +645,8 @@ int http_server_start(const struct http_options *opt, struct http_server **ret)
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->sse_tick, NULL);
     atomic_init(&s->refs, 1);
+    if (http_static_init(s) < 0)
+        log_warn("no web dir at '%s': the workbench is not served", s->opt.static_dir);
 
     struct sockaddr_storage sa;
     bool v6;

@@ -1,0 +1,66 @@
+// The message catalogue (default language). Every string the workbench
+// shows comes from here or from en.ts; {name} marks a parameter.
+export const zh = {
+  'app.title': 'annotd 标注工作台',
+  'lang.switch': 'English',
+  'lang.label': '语言',
+  'nav.projects': '项目',
+  'nav.logout': '退出登录',
+  'nav.user': '{name}（{role}）',
+
+  'login.title': '登录',
+  'login.login': '账号',
+  'login.password': '密码',
+  'login.submit': '登录',
+  'login.busy': '登录中…',
+  'login.wrong': '账号或密码错误。',
+  'login.locked': '失败次数过多，账号已锁定，请在 {minutes} 分钟后重试。',
+  'login.unreachable': '无法连接服务器，请检查网络后重试。',
+  'login.failed': '登录失败：{message}',
+  'login.missing': '请输入账号和密码。',
+  'login.expired': '会话已过期，请重新登录后继续，未保存的内容不会丢失。',
+
+  'projects.title': '项目',
+  'projects.loading': '正在加载项目…',
+  'projects.empty': '还没有项目。',
+  'projects.progress': '已完成 {done} / {total}',
+  'projects.inProgress': '进行中 {n}',
+  'projects.start': '开始标注',
+  'projects.kindNotYet': '此类项目（{kind}）暂不支持在工作台中标注',
+  'projects.error': '加载项目失败：{message}',
+  'projects.retry': '重试',
+
+  'ann.start': '开始',
+  'ann.startHint': '点击“开始”领取第一条任务。',
+  'ann.loading': '正在领取任务…',
+  'ann.done': '这个项目里已经没有可领取的任务了。',
+  'ann.back': '返回项目列表',
+  'ann.task': '任务 #{id}',
+  'ann.classes': '分类',
+  'ann.spans': '片段标注',
+  'ann.spansHint': '用鼠标选中文字，再按数字键或点击标签。',
+  'ann.classesHint': '没有选中文字时，数字键切换分类。',
+  'ann.noSpans': '还没有标注片段。',
+  'ann.removeSpan': '删除片段 {text}',
+  'ann.overlap': '片段不能重叠。',
+  'ann.submit': '提交',
+  'ann.submitKey': 'Ctrl+Enter',
+  'ann.skip': '跳过',
+  'ann.submitting': '提交中…',
+  'ann.invalid': '提交被拒绝：{message}',
+  'ann.error': '出错了：{message}',
+  'ann.submitted': '已提交 {n} 条',
+  'ann.noText': '这条任务没有文本。',
+
+  'save.saved': '已保存',
+  'save.saving': '保存中',
+  'save.offline': '离线，已本地保存',
+  'save.local': '已本地保存',
+  'save.relogin': '需要重新登录，已本地保存',
+
+  'err.unreachable': '无法连接服务器',
+  'err.generic': '请求失败（{status}）',
+} as const;
+
+export type MessageKey = keyof typeof zh;
+export type Catalogue = Record<MessageKey, string>;

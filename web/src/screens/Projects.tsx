@@ -1,0 +1,67 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, type Project } from '../api';
+import { t } from '../i18n';
+import { navigate } from '../router';
+import { errorText } from '../errors';
+
+/* The org's projects with their progress (done / total from counts). */
+export function Projects() {
+  const [projects, setProjects] = useState<Project[] | null>(null);
+  const [error, setError] = useState('');
+
+  function load() {
+    setError('');
+    api<{ items: Project[] }>('GET', '/api/v1/projects?limit=1000')
+      .then((b) => setProjects(b ? b.items : []))
+      .catch((e) => setError(t('projects.error', { message: errorText(e) })));
+  }
+  useEffect(load, []);
+
+  if (error)
+    return (
+      <section class="projects">
+        <p class="error" role="alert">
+          {error}
+        </p>
+        <button onClick={load}>{t('projects.retry')}</button>
+      </section>
+    );
+  if (!projects) return <p class="muted">{t('projects.loading')}</p>;
+  return (
+    <section class="projects">
+      <h1>{t('projects.title')}</h1>
+      {projects.length === 0 && <p class="muted">{t('projects.empty')}</p>}
+      <ul class="project-list">
+        {projects.map((p) => (
+          <li key={p.id} class="project" data-project={p.id}>
+            <div class="project-head">
+              <span class="project-name">{p.name}</span>
+              <span class="kind">{p.kind}</span>
+            </div>
+            <progress value={p.counts.done} max={Math.max(1, p.counts.total)} />
+            <div class="project-foot">
+              <span>{t('projects.progress', { done: p.counts.done, total: p.counts.total })}</span>
+              {p.counts.in_progress > 0 && (
+                <span class="muted">{t('projects.inProgress', { n: p.counts.in_progress })}</span>
+              )}
+              {p.kind === 'text' ? (
+                <a
+                  class="button primary"
+                  href={`/projects/${p.id}/annotate`}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    navigate(`/projects/${p.id}/annotate`);
+                  }}
+                >
+                  {t('projects.start')}
+                </a>
+              ) : (
+                <span class="muted">{t('projects.kindNotYet', { kind: p.kind })}</span>
+              )}
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,21 @@
+import type { ComponentType } from 'preact';
+import type { Task } from '../api';
+
+/* What a tool (web/src/tools/<kind>/) gives the annotation stream. */
+export interface ToolProps {
+  task: Task;
+  config: Record<string, unknown>;
+  result: Record<string, unknown>;
+  onChange(result: Record<string, unknown>): void;
+}
+
+export interface ToolModule {
+  Tool: ComponentType<ToolProps>;
+  /* A fresh result for a task of this project (what an untouched task submits). */
+  emptyResult(config: Record<string, unknown>): Record<string, unknown>;
+}
+
+/* One chunk per tool, loaded when a project of that kind is opened. */
+export const tools: Record<string, () => Promise<ToolModule>> = {
+  text: () => import('./text/TextTool'),
+};
