@@ -106,6 +106,9 @@ void list_end(struct jw *w, int n, int limit, int64_t last_id);
 
 /* User and org JSON. */
 void user_to_json(struct jw *w, const struct store_user *u);
+/* An annotation (queue.c) and a review (reviews.c) as JSON objects. */
+void annotation_to_jw(struct jw *w, const struct store_annotation *a);
+void review_to_jw(struct jw *w, const struct store_review *r);
 
 /* Handlers, one group per file. */
 int api_healthz(struct request *req);
@@ -137,6 +140,9 @@ int api_queue_heartbeat(struct request *req);
 int api_queue_draft(struct request *req);
 int api_assignments_get(struct request *req);
 int api_task_annotations(struct request *req);
+int api_review_next(struct request *req);
+int api_review_add(struct request *req);
+int api_annotation_reviews(struct request *req);
 int api_events(struct request *req);
 int api_media_upload(struct request *req);
 int api_media_upload_body(struct request *req, const char *p, size_t len);

@@ -35,7 +35,7 @@ static void assignment_to_json(struct jw *w, const struct store_assignment *a)
     jw_obj_end(w);
 }
 
-static void annotation_to_json(struct jw *w, const struct store_annotation *a)
+void annotation_to_jw(struct jw *w, const struct store_annotation *a)
 {
     jw_obj_begin(w);
     jw_kint(w, "id", a->id);
@@ -71,7 +71,7 @@ static void finish(struct queue_call *c, int r)
         jw_kstr(&w, "message", "this assignment was submitted already");
         jw_obj_end(&w);
         jw_key(&w, "annotation");
-        annotation_to_json(&w, &c->annotation);
+        annotation_to_jw(&w, &c->annotation);
         jw_obj_end(&w);
         http_reply_json(req, 409, &b);
     } else if (r == -ERR_CONFLICT) {
@@ -99,6 +99,11 @@ static void finish(struct queue_call *c, int r)
                 jw_raw(&w, c->assignment.draft, strlen(c->assignment.draft));
             else
                 jw_null(&w);
+            if (c->review.id) {
+                /* a rework: what the reviewer said */
+                jw_key(&w, "review");
+                review_to_jw(&w, &c->review);
+            }
             jw_obj_end(&w);
             jw_key(&w, "task");
             task_to_jw(&w, &c->task);
@@ -106,7 +111,7 @@ static void finish(struct queue_call *c, int r)
             http_reply_json(req, 200, &b);
         }
     } else if (c->action == QUEUE_SUBMIT) {
-        annotation_to_json(&w, &c->annotation);
+        annotation_to_jw(&w, &c->annotation);
         http_reply_json(req, 201, &b);
     } else {
         assignment_to_json(&w, &c->assignment);
@@ -287,7 +292,7 @@ int api_task_annotations(struct request *req)
     struct jw w;
     list_begin(&w, &b);
     for (int i = 0; i < c.n; i++)
-        annotation_to_json(&w, &c.items[i]);
+        annotation_to_jw(&w, &c.items[i]);
     list_end(&w, c.n, c.limit, c.n ? c.items[c.n - 1].id : 0);
     return reply_json(req, 200, &b);
 }

@@ -57,6 +57,10 @@ static const struct route_def table[] = {
     { { "POST",   "/api/v1/assignments/{id}/heartbeat", api_queue_heartbeat, ROLES_WORK, 0, 0, NULL }, CAP_SMALL },
     { { "PUT",    "/api/v1/assignments/{id}/draft", api_queue_draft,    ROLES_WORK,    0, JSON, NULL }, CAP_BODY },
 
+    { { "GET",    "/api/v1/projects/{id}/review/next", api_review_next, ROLES_REVIEW,  0, 0, NULL }, CAP_NONE },
+    { { "POST",   "/api/v1/annotations/{id}/review", api_review_add,    ROLES_REVIEW,  0, JSON, NULL }, CAP_BODY },
+    { { "GET",    "/api/v1/annotations/{id}/reviews", api_annotation_reviews, ROLES_ALL, 0, 0, NULL }, CAP_NONE },
+
     { { "POST",   "/api/v1/media",                  api_media_upload,   ROLES_MANAGE,  0, HTTP_BODY_STREAM, api_media_upload_body }, CAP_UPLOAD },
     { { "GET",    "/api/v1/media/{id}",             api_media_get,      ROLES_ALL,     0, 0, NULL }, CAP_NONE },
 

@@ -180,6 +180,10 @@ void project_to_jw(struct jw *w, const struct store_project *p)
     jw_kint(w, "open", p->n_tasks - p->n_in_progress - p->n_done);
     jw_kint(w, "in_progress", p->n_in_progress);
     jw_kint(w, "done", p->n_done);
+    jw_kint(w, "to_review", p->n_to_review);
+    jw_kint(w, "reviewed", p->n_reviewed);
+    jw_kint(w, "accepted", p->n_accepted);
+    jw_kint(w, "rejected", p->n_rejected);
     jw_obj_end(w);
     jw_obj_end(w);
 }

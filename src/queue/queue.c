@@ -17,6 +17,12 @@ static int call_fn(struct store_tx *tx, void *ctx)
     switch (c->action) {
     case QUEUE_CLAIM:
         r = store_claim(tx, c->org_id, c->project_id, c->user_id, now, c->arena, &c->assignment, &c->task);
+        if (r == 1 && strcmp(c->assignment.kind, "rework") == 0) {
+            /* what the reviewer said comes with the rework */
+            int g = store_assignment_review(tx, c->task.id, c->assignment.id, c->arena, &c->review);
+            if (g < 0 && g != -ERR_NOT_FOUND)
+                return g;
+        }
         if (r >= 0)
             c->found = r;
         return r;
@@ -111,31 +117,29 @@ static void label_emit(void *ctx, const char *field, const char *label, const ch
     s->n++;
 }
 
-int queue_submit_prepare(struct store *st,
-                         struct queue_call *call,
-                         const json_t *result,
-                         struct schema_error *err)
+int queue_result_check(const struct store_project *p,
+                       const struct store_task *t,
+                       const json_t *result,
+                       struct arena *a,
+                       struct str *ret_text,
+                       struct store_label **ret_labels,
+                       size_t *ret_nlabels,
+                       struct schema_error *err)
 {
-    struct prepare_read p = { .call = call };
-    int r = store_read(st, prepare_fn, &p);
-    if (r < 0)
-        return r;
-    const struct schema_kind *kind = schema_kind_find(p.project.kind);
+    const struct schema_kind *kind = schema_kind_find(p->kind);
     if (!kind)
         return -ERR_STORE;
     json_t *config = NULL, *data = NULL;
-    if (json_parse(p.project.config, strlen(p.project.config), 0, &config, NULL) < 0 ||
-        json_parse(p.task.data, strlen(p.task.data), 0, &data, NULL) < 0) {
+    if (json_parse(p->config, strlen(p->config), 0, &config, NULL) < 0 ||
+        json_parse(t->data, strlen(t->data), 0, &data, NULL) < 0) {
         json_decref(config);
         return -ERR_STORE;
     }
-    r = kind->check_result(config, data, result, err);
+    struct label_sink sink = { .a = a };
+    int r = kind->check_result(config, data, result, err);
     if (r >= 0) {
-        struct label_sink sink = { .a = call->arena };
         kind->labels(config, result, label_emit, &sink);
         r = sink.err;
-        call->labels = sink.items;
-        call->nlabels = sink.n;
     }
     json_decref(config);
     json_decref(data);
@@ -145,15 +149,34 @@ int queue_submit_prepare(struct store *st,
     struct buf text;
     buf_init(&text, 0);
     r = json_dump_buf(result, &text);
-    if (r >= 0) {
-        char *copy = arena_strndup(call->arena, text.p, text.len);
-        if (!copy)
-            r = -ENOMEM;
-        call->body = (struct str){ copy, text.len };
-    }
+    char *copy = r < 0 ? NULL : arena_strndup(a, text.p, text.len);
+    size_t len = text.len;
     buf_release(&text);
+    if (r < 0)
+        return r;
+    if (!copy)
+        return -ENOMEM;
+    *ret_text = (struct str){ copy, len };
+    *ret_labels = sink.items;
+    *ret_nlabels = sink.n;
+    return 0;
+}
+
+int queue_submit_prepare(struct store *st,
+                         struct queue_call *call,
+                         const json_t *result,
+                         struct schema_error *err)
+{
+    struct prepare_read p = { .call = call };
+    int r = store_read(st, prepare_fn, &p);
+    if (r < 0)
+        return r;
+    r = queue_result_check(&p.project, &p.task, result, call->arena, &call->body, &call->labels,
+                           &call->nlabels, err);
+    if (r < 0)
+        return r;
     call->project_id = p.as.project_id;
-    return r;
+    return 0;
 }
 
 /* ---- reaper ---- */

@@ -43,6 +43,7 @@ struct queue_call {
     struct store_assignment assignment;
     struct store_task task;
     struct store_annotation annotation; /* submit; also on -ERR_CONFLICT when submitted before */
+    struct store_review review;         /* claim of a rework: the review that returned it */
 
     void (*done)(struct queue_call *call, int r);
     void *ctx; /* the caller's */
@@ -63,6 +64,22 @@ int queue_submit_prepare(struct store *st,
                          struct queue_call *call,
                          const json_t *result,
                          struct schema_error *err);
+
+/*
+ * Check `result` for a task of project `p` (its kind, config and the task's
+ * data) and prepare it for the writer: compact JSON text in *ret_text, the
+ * labels in *ret_labels / *ret_nlabels, all in `a`. Returns 0,
+ * -ERR_INVALID_RESULT with *err, or another negative error.
+ * Out-parameters are written only on success.
+ */
+int queue_result_check(const struct store_project *p,
+                       const struct store_task *t,
+                       const json_t *result,
+                       struct arena *a,
+                       struct str *ret_text,
+                       struct store_label **ret_labels,
+                       size_t *ret_nlabels,
+                       struct schema_error *err);
 
 /* Return expired leases to the pool; *ret_n says how many. */
 int queue_reap(struct store *st, int *ret_n);

@@ -318,7 +318,8 @@ struct store_assignment {
 };
 
 /*
- * Lease the next eligible task of the project to the user: the user's
+ * Lease the next eligible task of the project to the user: a rework of
+ * the user's (a rejected annotation, see "review") if any, else the user's
  * live lease if it has one (extended), else the open task of highest
  * priority, then lowest id, that the user has not submitted or skipped.
  * Returns 1 with *ret_a and *ret_t, 0 when nothing is left for this user,

@@ -72,6 +72,8 @@ static const struct copy_table copy_tables[] = {
     /* no integer id (keyed by sha256 / (org, sha256)): paged by created_at */
     { "media", "created_at", NULL },
     { "org_media", "created_at", NULL },
+    { "review_queue", "annotation_id", NULL }, /* review (0003) */
+    { "reviews", "id", NULL },
 };
 
 #define NTABLES           (sizeof(copy_tables) / sizeof(copy_tables[0]))

@@ -55,7 +55,15 @@ int store_project_create(struct store_tx *tx, const struct store_project *p, int
     " (SELECT COALESCE(SUM(c.n_tasks), 0) FROM project_counts c WHERE c.project_id = projects.id),"  \
     " (SELECT COALESCE(SUM(c.n_in_progress), 0) FROM project_counts c"                             \
     "  WHERE c.project_id = projects.id),"                                                         \
-    " (SELECT COALESCE(SUM(c.n_done), 0) FROM project_counts c WHERE c.project_id = projects.id)"
+    " (SELECT COALESCE(SUM(c.n_done), 0) FROM project_counts c WHERE c.project_id = projects.id),"   \
+    " (SELECT COALESCE(SUM(c.n_to_review), 0) FROM project_counts c"                               \
+    "  WHERE c.project_id = projects.id),"                                                         \
+    " (SELECT COALESCE(SUM(c.n_reviewed), 0) FROM project_counts c"                                \
+    "  WHERE c.project_id = projects.id),"                                                         \
+    " (SELECT COALESCE(SUM(c.n_accepted), 0) FROM project_counts c"                                \
+    "  WHERE c.project_id = projects.id),"                                                         \
+    " (SELECT COALESCE(SUM(c.n_rejected), 0) FROM project_counts c"                                \
+    "  WHERE c.project_id = projects.id)"
 
 static void project_row(struct store_tx *tx, struct db_stmt *s, struct arena *a,
                         struct store_project *p)
@@ -72,6 +80,10 @@ static void project_row(struct store_tx *tx, struct db_stmt *s, struct arena *a,
     p->n_tasks = db_int64(tx, s, 9);
     p->n_in_progress = db_int64(tx, s, 10);
     p->n_done = db_int64(tx, s, 11);
+    p->n_to_review = db_int64(tx, s, 12);
+    p->n_reviewed = db_int64(tx, s, 13);
+    p->n_accepted = db_int64(tx, s, 14);
+    p->n_rejected = db_int64(tx, s, 15);
 }
 
 int store_project_get(struct store_tx *tx,

@@ -16,6 +16,14 @@
  * once committed): {"type":"task","task":ID,"state":"in_progress",
  * "cause":"claim",...,"counts":{...}}, and a submit first announces
  * {"type":"annotation",...}. Notices, not copies: ids, states and counts.
+ *
+ * Review (store_review.c): a submit puts the new annotation in review. A
+ * rejected annotation's assignment becomes kind "rework" (assignment_rework)
+ * and keeps its slot: it stays counted in n_submitted, is never reaped, and
+ * cannot be skipped; the author's claim returns it before anything else
+ * (under the user's row lock, so a claim never races a reject into handing
+ * out the task twice), and its submit adds a version without touching the
+ * task's counters and makes the assignment "normal" again.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -253,6 +261,29 @@ int store_claim(struct store_tx *tx,
     if (r < 0)
         return r;
 
+    /* a rework (a rejected annotation) comes back to its author first */
+    STMT_OR_FAIL(w, tx, ST_Q_REWORK_HELD,
+                 "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE user_id = ? AND project_id = ?"
+                 " AND kind = 'rework' AND state IN ('leased', 'released') ORDER BY id LIMIT 1");
+    db_bind_int64(tx, w, 1, user_id);
+    db_bind_int64(tx, w, 2, project_id);
+    r = db_step(tx, w);
+    if (r == 1)
+        assignment_row(tx, w, a, ret_a);
+    db_reset(tx, w);
+    if (r < 0)
+        return r;
+    if (r == 1) {
+        r = set_assignment(tx, ret_a->id, "leased", lease_until, true, now);
+        if (r < 0)
+            return r;
+        ret_a->state = "leased";
+        ret_a->lease_until = lease_until;
+        ret_a->updated_at = now;
+        r = store_task_get(tx, 0, ret_a->task_id, a, ret_t);
+        return r < 0 ? r : 1;
+    }
+
     /* a lease the user holds already comes back (with its draft), extended */
     STMT_OR_FAIL(h, tx, ST_Q_HELD,
                  "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE user_id = ? AND project_id = ?"
@@ -396,15 +427,19 @@ int store_submit(struct store_tx *tx,
     if (strcmp(as.state, "skipped") == 0)
         return -ERR_CONFLICT;
 
-    int slots;
-    r = free_slots(tx, as.task_id, &slots);
-    if (r < 0)
-        return r;
+    /* a rework holds its slot already (counted as submitted) */
+    bool rework = strcmp(as.kind, "rework") == 0;
     int d_leased = 0;
-    if (strcmp(as.state, "leased") == 0)
-        d_leased = -1; /* its slot becomes the submission's */
-    else if (slots <= 0)
-        return -ERR_CONFLICT; /* released or expired: re-take a slot only if one is free */
+    if (!rework) {
+        int slots;
+        r = free_slots(tx, as.task_id, &slots);
+        if (r < 0)
+            return r;
+        if (strcmp(as.state, "leased") == 0)
+            d_leased = -1; /* its slot becomes the submission's */
+        else if (slots <= 0)
+            return -ERR_CONFLICT; /* released or expired: re-take a slot only if one is free */
+    }
 
     STMT_OR_FAIL(v, tx, ST_Q_ANNOTATION_VERSION,
                  "SELECT COALESCE(MAX(version), 0) + 1 FROM annotations WHERE task_id = ? AND user_id = ?");
@@ -435,11 +470,23 @@ int store_submit(struct store_tx *tx,
     if (r == 0)
         return -ERR_STORE;
 
-    r = set_assignment(tx, assignment_id, "submitted", as.lease_until, false, now);
+    struct task_change change = { 0 };
+    if (rework) {
+        /* the slot stays the submission's; the assignment is normal again */
+        STMT_OR_FAIL(d, tx, ST_Q_REWORK_DONE,
+                     "UPDATE assignments SET kind = 'normal', state = 'submitted', draft = NULL,"
+                     " updated_at = ? WHERE id = ?");
+        db_bind_int64(tx, d, 1, now);
+        db_bind_int64(tx, d, 2, assignment_id);
+        r = db_run(tx, d);
+    } else {
+        r = set_assignment(tx, assignment_id, "submitted", as.lease_until, false, now);
+        if (r >= 0)
+            r = task_adjust(tx, as.task_id, d_leased, +1, &change);
+    }
     if (r < 0)
         return r;
-    struct task_change change;
-    r = task_adjust(tx, as.task_id, d_leased, +1, &change);
+    r = review_enqueue(tx, ret, now, rework ? &change.org_id : NULL);
     if (r < 0)
         return r;
     char topic[32], json[192];
@@ -449,27 +496,48 @@ int store_submit(struct store_tx *tx,
              ",\"user\":%" PRId64 ",\"version\":%d}",
              as.task_id, ret->id, user_id, version);
     r = store_event(tx, change.org_id, topic, json);
-    if (r >= 0)
+    if (r >= 0 && !rework)
         r = emit_task(tx, &change, "submit");
     if (r < 0)
         return r;
+    return annotation_labels_insert(tx, ret, labels, nlabels);
+}
 
+int annotation_labels_insert(struct store_tx *tx,
+                             const struct store_annotation *an,
+                             const struct store_label *labels,
+                             size_t nlabels)
+{
     STMT_OR_FAIL(lb, tx, ST_Q_LABEL_INSERT,
                  "INSERT INTO labels (annotation_id, task_id, project_id, user_id, field, label, value)"
                  " VALUES (?, ?, ?, ?, ?, ?, ?)");
     for (size_t i = 0; i < nlabels; i++) {
-        db_bind_int64(tx, lb, 1, ret->id);
-        db_bind_int64(tx, lb, 2, as.task_id);
-        db_bind_int64(tx, lb, 3, as.project_id);
-        db_bind_int64(tx, lb, 4, user_id);
+        db_bind_int64(tx, lb, 1, an->id);
+        db_bind_int64(tx, lb, 2, an->task_id);
+        db_bind_int64(tx, lb, 3, an->project_id);
+        if (an->user_id)
+            db_bind_int64(tx, lb, 4, an->user_id);
+        else
+            db_bind_text(tx, lb, 4, NULL);
         db_bind_text(tx, lb, 5, labels[i].field);
         db_bind_text(tx, lb, 6, labels[i].label);
         db_bind_text(tx, lb, 7, labels[i].value);
-        r = db_run(tx, lb);
+        int r = db_run(tx, lb);
         if (r < 0)
             return r;
     }
     return 0;
+}
+
+int assignment_rework(struct store_tx *tx, int64_t assignment_id, const char *draft, int64_t now)
+{
+    STMT_OR_FAIL(s, tx, ST_Q_REWORK_OPEN,
+                 "UPDATE assignments SET kind = 'rework', state = 'released', draft = ?,"
+                 " updated_at = ? WHERE id = ? AND kind = 'normal' AND state = 'submitted'");
+    db_bind_text(tx, s, 1, draft);
+    db_bind_int64(tx, s, 2, now);
+    db_bind_int64(tx, s, 3, assignment_id);
+    return db_run(tx, s);
 }
 
 int store_lease_end(struct store_tx *tx,
@@ -486,6 +554,9 @@ int store_lease_end(struct store_tx *tx,
     if (strcmp(ret->state, "leased") != 0)
         return -ERR_CONFLICT;
     bool keep_draft = strcmp(state, "released") == 0;
+    bool rework = strcmp(ret->kind, "rework") == 0;
+    if (rework && !keep_draft)
+        return -ERR_CONFLICT; /* a rework cannot be skipped: it keeps its slot */
     r = set_assignment(tx, assignment_id, state, ret->lease_until, keep_draft, now);
     if (r < 0)
         return r;
@@ -493,6 +564,8 @@ int store_lease_end(struct store_tx *tx,
     ret->updated_at = now;
     if (!keep_draft)
         ret->draft = NULL;
+    if (rework)
+        return 0; /* released: it waits for its author's next claim, slot kept */
     return task_adjust_emit(tx, ret->task_id, -1, 0, keep_draft ? "release" : "skip");
 }
 
@@ -559,9 +632,9 @@ int store_reap(struct store_tx *tx, int64_t now, int max, int *ret_n)
     struct db_stmt *s = stmt_get_dialect(
         tx, ST_Q_EXPIRED,
         "SELECT id, task_id FROM assignments WHERE state = 'leased' AND lease_until < ?"
-        " ORDER BY lease_until LIMIT ?",
+        " AND kind = 'normal' ORDER BY lease_until LIMIT ?",
         "SELECT id, task_id FROM assignments WHERE state = 'leased' AND lease_until < ?"
-        " ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED");
+        " AND kind = 'normal' ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED");
     if (!s)
         return -ERR_STORE;
     int64_t ids[REAP_PAGE], tasks[REAP_PAGE];
@@ -634,6 +707,25 @@ int store_annotation_list(struct store_tx *tx,
     return 0;
 }
 
+int store_annotation_get(struct store_tx *tx,
+                         int64_t org_id,
+                         int64_t id,
+                         struct arena *a,
+                         struct store_annotation *ret)
+{
+    STMT_OR_FAIL(s, tx, ST_Q_ANNOTATION_GET,
+                 "SELECT " ANNOTATION_COLS " FROM annotations WHERE id = ?"
+                 " AND (? = 0 OR project_id IN (SELECT id FROM projects WHERE org_id = ?))");
+    db_bind_int64(tx, s, 1, id);
+    db_bind_int64(tx, s, 2, org_id);
+    db_bind_int64(tx, s, 3, org_id);
+    int r = db_step(tx, s);
+    if (r == 1)
+        annotation_row(tx, s, a, ret);
+    db_reset(tx, s);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_NOT_FOUND;
+}
+
 int store_check_queue(struct store_tx *tx, int64_t project_id, int64_t *ret_bad)
 {
     STMT_OR_FAIL(s, tx, ST_Q_CHECK,
@@ -642,7 +734,7 @@ int store_check_queue(struct store_tx *tx, int64_t project_id, int64_t *ret_bad)
                  " OR t.n_leased <> (SELECT COUNT(*) FROM assignments a WHERE a.task_id = t.id"
                  "   AND a.state = 'leased' AND a.kind = 'normal')"
                  " OR t.n_submitted <> (SELECT COUNT(*) FROM assignments a WHERE a.task_id = t.id"
-                 "   AND a.state = 'submitted' AND a.kind = 'normal')"
+                 "   AND (a.state = 'submitted' AND a.kind = 'normal' OR a.kind = 'rework'))"
                  " OR t.open_slots <> CASE WHEN p.overlap - t.n_leased - t.n_submitted > 0"
                  "   THEN p.overlap - t.n_leased - t.n_submitted ELSE 0 END)");
     db_bind_int64(tx, s, 1, project_id);

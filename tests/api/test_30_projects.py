@@ -34,7 +34,8 @@ def test_create_project(world, kind):
     assert p["overlap"] == 3
     assert p["lease_seconds"] == 600
     assert_time(p["created_at"])
-    assert p["counts"] == {"total": 0, "open": 0, "in_progress": 0, "done": 0}
+    assert p["counts"] == {"total": 0, "open": 0, "in_progress": 0, "done": 0,
+                           "to_review": 0, "reviewed": 0, "accepted": 0, "rejected": 0}
 
     got = expect(world.a["viewer"].get("%s/%d" % (PROJECTS, p["id"])), 200)
     assert got == p

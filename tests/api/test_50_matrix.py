@@ -13,12 +13,13 @@ import collections
 
 import pytest
 
-from conftest import ROLES, expect, password_for, unique
+from conftest import ROLES, expect, import_tasks, make_project, password_for, unique
 
 ALL = set(ROLES)
 MANAGE = {"owner", "manager"}
 READ_TASKS = {"owner", "manager", "reviewer", "viewer"}
 WORK = {"owner", "manager", "annotator"}
+REVIEW = {"owner", "manager", "reviewer"}
 
 Route = collections.namedtuple("Route", "name method path body roles ok foreign")
 # path(target_org, role) -> str   target_org is world.a (own) or world.b (foreign)
@@ -34,6 +35,27 @@ def _new_token(target, role):
 def _user_body():
     login = unique("mx")
     return {"login": login, "password": password_for(login), "name": "Matrix", "role": "annotator"}
+
+
+def _annotation(target, role):
+    """A new annotation by target's annotator, on a project of its own: never reviewed."""
+    owner, annotator = target["owner"], target["annotator"]
+    p = make_project(owner, config={"classes": {"choices": ["a", "b"]}})
+    expect(import_tasks(owner, p["id"], [{"key": "k0", "data": {"text": "matrix"}}]), 200)
+    c = expect(annotator.post("/api/v1/projects/%d/next" % p["id"]), 200)
+    an = expect(annotator.post("/api/v1/assignments/%d/submit" % c["assignment"]["id"],
+                               {"result": {"classes": ["a"]}}), 201)
+    return an["id"]
+
+
+_reviewed = {}
+
+
+def _reviews_path(target, role):
+    """The reviews of an annotation by target's annotator (made once per org)."""
+    if target.tag not in _reviewed:
+        _reviewed[target.tag] = _annotation(target, role)
+    return "/api/v1/annotations/%d/reviews" % _reviewed[target.tag]
 
 
 def _org_body():
@@ -75,6 +97,11 @@ _org_body, set(), 201, False),
           None, ALL, 200, True),
     Route("queue.next", "POST", lambda t, r: "/api/v1/projects/%d/next" % t.project["id"], None,
           WORK, 200, True),
+    Route("review.next", "GET", lambda t, r: "/api/v1/projects/%d/review/next" % t.project["id"],
+          None, REVIEW, 200, True),
+    Route("review.add", "POST", lambda t, r: "/api/v1/annotations/%d/review" % _annotation(t, r),
+          lambda: {"verdict": "accept"}, REVIEW, 201, True),
+    Route("annotations.reviews", "GET", _reviews_path, None, ALL, 200, True),
 ]
 
 # Cells where either answer is acceptable: GET /users/{id} of another org's
@@ -83,6 +110,8 @@ _org_body, set(), 201, False),
 EITHER = {("users.get", "foreign", role): (403, 404) for role in ("reviewer", "annotator", "viewer")}
 # A claim answers 200 with a lease, or 204 once the project's few tasks are all leased.
 EITHER.update({("queue.next", "own", role): (200, 204) for role in WORK})
+# review/next answers 200 with an annotation to review, or 204 when none is left.
+EITHER.update({("review.next", "own", role): (200, 204) for role in REVIEW})
 
 CASES = []
 for route in ROUTES:

@@ -87,7 +87,8 @@ def assert_project(p, org_id, name, config, overlap=1, lease=3600):
     assert p["org"] == org_id and p["name"] == name and p["kind"] == "text"
     assert p["config"] == config and p["overlap"] == overlap and p["lease_seconds"] == lease
     assert_time(p["created_at"])
-    assert p["counts"] == {"total": 0, "open": 0, "in_progress": 0, "done": 0}
+    assert p["counts"] == {"total": 0, "open": 0, "in_progress": 0, "done": 0,
+                           "to_review": 0, "reviewed": 0, "accepted": 0, "rejected": 0}
 
 
 def make_org(cli, **kw):

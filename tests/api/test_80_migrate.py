@@ -25,7 +25,7 @@ from conftest import (ANNOTD_DB, IMAGE_CONFIG, REPO_ROOT, ROLES, Server, expect,
 
 PGBIN = Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))
 TABLES = ["schema_version", "orgs", "users", "tokens", "projects", "tasks", "assignments",
-          "annotations", "labels", "audit"]
+          "annotations", "labels", "audit", "review_queue", "reviews"]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -94,6 +94,7 @@ class Data:
         self.projects = []     # ids
         self.assignments = []  # (client name, assignment id)
         self.org_ids = []
+        self.reviewed = []     # annotation ids with reviews
 
 
 def claim(client, pid):
@@ -187,6 +188,14 @@ def populate(srv):
     expect(d.clients["b_annotator"].post("/api/v1/assignments/%d/submit" % body["assignment"]["id"],
                                          {"result": {"classes": ["pos"]}}), 201)
     d.assignments.append(("b_annotator", body["assignment"]["id"]))
+    # reviews: an accept, and a reject that returns its assignment as a rework
+    rev = d.clients["a_reviewer"]
+    for verdict in ("accept", "reject"):
+        r = rev.get("/api/v1/projects/%d/review/next" % text["id"])
+        an = expect(r, 200)["annotation"]
+        expect(rev.post("/api/v1/annotations/%d/review" % an["id"],
+                        {"verdict": verdict, "comment": "migrate é"}), 201)
+        d.reviewed.append(an["id"])
     return d
 
 
@@ -233,6 +242,8 @@ def snapshot(srv, d):
         get(owner, "/api/v1/projects/%d/export?format=jsonl" % pid)
     for name, aid in d.assignments:
         get(name, "/api/v1/assignments/%d" % aid)
+    for anid in d.reviewed:
+        get_all("admin", "/api/v1/annotations/%d/reviews" % anid)
     return out
 
 
