@@ -571,3 +571,36 @@ void schema_classes_labels(const json_t *result, schema_label_fn emit, void *ctx
             emit(ctx, "classes", json_string_value(choice), "");
     }
 }
+
+int schema_check_named_list(struct schema_check *c,
+                            const json_t *obj,
+                            const char *key,
+                            size_t max,
+                            int (*check)(struct schema_check *c, const json_t *item, json_t *seen))
+{
+    const json_t *list = NULL;
+    int r = schema_field_array(c, obj, key, true, &list);
+    if (r < 0)
+        return r;
+    size_t mark = schema_enter_key(c, key);
+    if (json_array_size(list) == 0)
+        return schema_reject(c, "must not be empty");
+    r = schema_check_count(c, list, max, key);
+    if (r < 0)
+        return r;
+    json_t *seen = json_object();
+    if (!seen)
+        return schema_nomem(c);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        size_t item = schema_enter_index(c, i);
+        r = check(c, json_array_get(list, i), seen);
+        if (r < 0)
+            goto out;
+        schema_leave(c, item);
+    }
+    schema_leave(c, mark);
+    r = 0;
+out:
+    json_decref(seen);
+    return r;
+}

@@ -186,35 +186,7 @@ static int check_label(struct schema_check *c, const json_t *label, json_t *name
 
 static int check_labels(struct schema_check *c, const json_t *config)
 {
-    const json_t *labels = NULL;
-    json_t *names;
-    size_t i, mark;
-    int r;
-
-    r = schema_field_array(c, config, "labels", true, &labels);
-    if (r < 0)
-        return r;
-    mark = schema_enter_key(c, "labels");
-    if (json_array_size(labels) == 0)
-        return schema_reject(c, "must not be empty");
-    r = schema_check_count(c, labels, SCHEMA_MAX_NAMES, "labels");
-    if (r < 0)
-        return r;
-    names = json_object();
-    if (!names)
-        return schema_nomem(c);
-    for (i = 0; i < json_array_size(labels); i++) {
-        size_t mark2 = schema_enter_index(c, i);
-        r = check_label(c, json_array_get(labels, i), names);
-        if (r < 0)
-            goto out;
-        schema_leave(c, mark2);
-    }
-    schema_leave(c, mark);
-    r = 0;
-out:
-    json_decref(names);
-    return r;
+    return schema_check_named_list(c, config, "labels", SCHEMA_MAX_NAMES, check_label);
 }
 
 static int image_check_config(const json_t *config, struct schema_error *err)

@@ -137,6 +137,17 @@ int schema_check_names(struct schema_check *c, const json_t *list, const char *w
 /* Reject an array at the current path with more than `max` elements. */
 int schema_check_count(struct schema_check *c, const json_t *list, size_t max, const char *what);
 
+/*
+ * The required, non-empty array obj[key] of at most `max` items, each
+ * checked by check(c, item, seen) with the path at the item; `seen` is an
+ * object the items share to find duplicate names.
+ */
+int schema_check_named_list(struct schema_check *c,
+                            const json_t *obj,
+                            const char *key,
+                            size_t max,
+                            int (*check)(struct schema_check *c, const json_t *item, json_t *seen));
+
 /* ---- name sets: a jansson object used as a hash set ---- */
 
 /*

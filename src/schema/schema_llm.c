@@ -155,40 +155,12 @@ static int check_criterion(struct schema_check *c, const json_t *criterion, json
 
 static int check_criteria(struct schema_check *c, const json_t *config, enum llm_mode mode)
 {
-    const json_t *criteria = NULL;
-    json_t *seen;
-    size_t mark, i;
-    int r;
-
     if (mode != LLM_RUBRIC) {
         if (json_object_get(config, "criteria"))
             return schema_reject_key(c, "criteria", "only applies to mode 'rubric'");
         return 0;
     }
-    r = schema_field_array(c, config, "criteria", true, &criteria);
-    if (r < 0)
-        return r;
-    mark = schema_enter_key(c, "criteria");
-    if (json_array_size(criteria) == 0)
-        return schema_reject(c, "must not be empty");
-    r = schema_check_count(c, criteria, LLM_MAX_CRITERIA, "criteria");
-    if (r < 0)
-        return r;
-    seen = json_object();
-    if (!seen)
-        return schema_nomem(c);
-    for (i = 0; i < json_array_size(criteria); i++) {
-        size_t mark2 = schema_enter_index(c, i);
-        r = check_criterion(c, json_array_get(criteria, i), seen);
-        if (r < 0)
-            goto out;
-        schema_leave(c, mark2);
-    }
-    schema_leave(c, mark);
-    r = 0;
-out:
-    json_decref(seen);
-    return r;
+    return schema_check_named_list(c, config, "criteria", LLM_MAX_CRITERIA, check_criterion);
 }
 
 static int llm_check_config(const json_t *config, struct schema_error *err)
