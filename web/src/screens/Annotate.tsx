@@ -53,6 +53,7 @@ export function Annotate({ projectId }: { projectId: number }) {
   const [save, setSave] = useState<SaveState>('saved');
   const [message, setMessage] = useState('');
   const [submitted, setSubmitted] = useState(0);
+  const [tried, setTried] = useState(false); /* a submit refused as incomplete (tool.validate) */
   const reauth = useSignal(reauthNeeded);
 
   /* what the timers and handlers need without re-binding */
@@ -93,12 +94,13 @@ export function Annotate({ projectId }: { projectId: number }) {
     writeLocal(activeKey(p.id), String(c.assignment.id));
     const local = readLocalDraft(c.assignment.id);
     const server = c.assignment.draft && typeof c.assignment.draft === 'object' ? (c.assignment.draft as Record<string, unknown>) : null;
-    const r = local ?? server ?? mod.emptyResult(p.config);
+    const r = local ?? server ?? mod.emptyResult(p.config, c.task);
     st.current.result = r;
     st.current.dirty = local !== null; /* a local draft the server may not have */
     setResult(r);
     setSave(st.current.dirty ? 'saving' : 'saved');
     setMessage('');
+    setTried(false);
     setPhase('working');
   }
 
@@ -167,6 +169,10 @@ export function Annotate({ projectId }: { projectId: number }) {
     const s = st.current;
     if (!s.claim || !tool || !project || phase !== 'working') return;
     const id = s.claim.assignment.id;
+    if (action === 'submit' && tool.validate?.(project.config, s.claim.task, s.result)) {
+      setTried(true); /* the tool says what is missing, next to the button */
+      return;
+    }
     setPhase('submitting');
     setMessage('');
     try {
@@ -219,6 +225,7 @@ export function Annotate({ projectId }: { projectId: number }) {
 
   const saveText = reauth && save !== 'saved' ? t('save.relogin') : t(`save.${save}`);
   const Tool = tool?.Tool;
+  const missing = claim && project && tool?.validate ? tool.validate(project.config, claim.task, result) : null;
 
   return (
     <section class="annotate" data-phase={phase}>
@@ -264,6 +271,11 @@ export function Annotate({ projectId }: { projectId: number }) {
             <button data-testid="skip" disabled={phase !== 'working'} onClick={() => finish('skip')}>
               {t('ann.skip')}
             </button>
+            {missing && (
+              <span class={tried ? 'missing error' : 'missing muted'} data-testid="missing" role={tried ? 'alert' : undefined}>
+                {tried ? t('ann.incomplete', { message: missing }) : missing}
+              </span>
+            )}
           </div>
         </div>
       )}

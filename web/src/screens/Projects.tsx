@@ -3,6 +3,7 @@ import { api, type Project } from '../api';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { errorText } from '../errors';
+import { tools } from '../tools/types';
 
 /* The org's projects with their progress (done / total from counts). */
 export function Projects() {
@@ -44,7 +45,7 @@ export function Projects() {
               {p.counts.in_progress > 0 && (
                 <span class="muted">{t('projects.inProgress', { n: p.counts.in_progress })}</span>
               )}
-              {p.kind === 'text' ? (
+              {Object.prototype.hasOwnProperty.call(tools, p.kind) ? (
                 <a
                   class="button primary"
                   href={`/projects/${p.id}/annotate`}

@@ -12,10 +12,14 @@ export interface ToolProps {
 export interface ToolModule {
   Tool: ComponentType<ToolProps>;
   /* A fresh result for a task of this project (what an untouched task submits). */
-  emptyResult(config: Record<string, unknown>): Record<string, unknown>;
+  emptyResult(config: Record<string, unknown>, task?: Task): Record<string, unknown>;
+  /* What is still missing before `result` can be submitted, or null (optional: absent = always ready). */
+  validate?(config: Record<string, unknown>, task: Task, result: Record<string, unknown>): string | null;
 }
 
 /* One chunk per tool, loaded when a project of that kind is opened. */
 export const tools: Record<string, () => Promise<ToolModule>> = {
   text: () => import('./text/TextTool'),
+  image: () => import('./image/ImageTool'),
+  llm: () => import('./llm/LlmTool'),
 };
