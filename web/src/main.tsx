@@ -7,6 +7,7 @@ import { location, navigate, parseRoute } from './router';
 import { useSignal } from './signal';
 import { LoginForm } from './screens/Login';
 import { Projects } from './screens/Projects';
+import { Project } from './screens/Project';
 import './styles.css';
 
 type AnnotateProps = { projectId: number };
@@ -16,6 +17,15 @@ function LazyAnnotate(props: AnnotateProps) {
   const [Comp, setComp] = useState<ComponentType<AnnotateProps> | null>(null);
   useEffect(() => {
     import('./screens/Annotate').then((m) => setComp(() => m.Annotate));
+  }, []);
+  return Comp ? <Comp {...props} /> : null;
+}
+
+/* The review screen, its own chunk like the annotator. */
+function LazyReview(props: AnnotateProps) {
+  const [Comp, setComp] = useState<ComponentType<AnnotateProps> | null>(null);
+  useEffect(() => {
+    import('./screens/Review').then((m) => setComp(() => m.Review));
   }, []);
   return Comp ? <Comp {...props} /> : null;
 }
@@ -77,6 +87,8 @@ function App() {
   let body;
   if (!user) body = <LoginForm />;
   else if (route.name === 'annotate') body = <LazyAnnotate key={route.project} projectId={route.project} />;
+  else if (route.name === 'review') body = <LazyReview key={`review-${route.project}`} projectId={route.project} />;
+  else if (route.name === 'project') body = <Project key={`project-${route.project}`} projectId={route.project} />;
   else body = <Projects />;
 
   return (

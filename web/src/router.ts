@@ -15,10 +15,16 @@ export function navigate(path: string): void {
 /* The app's routes. */
 export type Route =
   | { name: 'projects' }
-  | { name: 'annotate'; project: number };
+  | { name: 'annotate'; project: number }
+  | { name: 'review'; project: number }
+  | { name: 'project'; project: number };
 
 export function parseRoute(path: string): Route {
   const m = /^\/projects\/(\d+)\/annotate$/.exec(path);
   if (m) return { name: 'annotate', project: Number(m[1]) };
+  const rv = /^\/projects\/(\d+)\/review$/.exec(path);
+  if (rv) return { name: 'review', project: Number(rv[1]) };
+  const pm = /^\/projects\/(\d+)$/.exec(path);
+  if (pm) return { name: 'project', project: Number(pm[1]) };
   return { name: 'projects' }; /* "/", "/projects", and anything unknown */
 }

@@ -44,6 +44,12 @@ function writeLocal(key: string, value: string | null): void {
   }
 }
 
+/* The reviewer's comment on a rejected annotation that came back as rework. */
+function reworkComment(c: Claim): string {
+  const review = (c.assignment as { review?: { comment?: unknown } }).review;
+  return review && typeof review.comment === 'string' ? review.comment : '';
+}
+
 export function Annotate({ projectId }: { projectId: number }) {
   const [project, setProject] = useState<Project | null>(null);
   const [tool, setTool] = useState<ToolModule | null>(null);
@@ -57,7 +63,15 @@ export function Annotate({ projectId }: { projectId: number }) {
   const reauth = useSignal(reauthNeeded);
 
   /* what the timers and handlers need without re-binding */
-  const st = useRef({ claim: null as Claim | null, result: {} as Record<string, unknown>, dirty: false, inflight: false });
+  /* saving: the draft PUT in flight, awaited before a submit so that it never lands after it */
+  const st = useRef({
+    claim: null as Claim | null,
+    result: {} as Record<string, unknown>,
+    dirty: false,
+    inflight: false,
+    finishing: false,
+    saving: null as Promise<unknown> | null,
+  });
 
   useEffect(() => {
     let live = true;
@@ -116,14 +130,15 @@ export function Annotate({ projectId }: { projectId: number }) {
 
   const saveDraft = useCallback(async () => {
     const s = st.current;
-    if (!s.claim || !s.dirty || s.inflight) return;
+    if (!s.claim || !s.dirty || s.inflight || s.finishing) return;
     const id = s.claim.assignment.id;
     const body = s.result;
     s.inflight = true;
     s.dirty = false;
     setSave('saving');
     try {
-      await api('PUT', `/api/v1/assignments/${id}/draft`, { result: body });
+      s.saving = api('PUT', `/api/v1/assignments/${id}/draft`, { result: body });
+      await s.saving;
       if (st.current.claim?.assignment.id === id) setSave(st.current.dirty ? 'saving' : 'saved');
     } catch (e) {
       if (st.current.claim?.assignment.id === id) {
@@ -136,6 +151,7 @@ export function Annotate({ projectId }: { projectId: number }) {
       }
     } finally {
       s.inflight = false;
+      s.saving = null;
     }
   }, []);
 
@@ -175,7 +191,9 @@ export function Annotate({ projectId }: { projectId: number }) {
     }
     setPhase('submitting');
     setMessage('');
+    s.finishing = true; /* no autosave of this assignment from here on */
     try {
+      if (s.saving) await s.saving.catch(() => {});
       if (action === 'submit') {
         try {
           await api('POST', `/api/v1/assignments/${id}/submit`, { result: s.result });
@@ -196,6 +214,8 @@ export function Annotate({ projectId }: { projectId: number }) {
         setMessage(t('ann.invalid', { message: e.path ? `${e.path}: ${e.message}` : e.message }));
       else setMessage(t('ann.error', { message: errorText(e) }));
       setPhase(st.current.claim?.assignment.id === id ? 'working' : 'idle');
+    } finally {
+      s.finishing = false;
     }
   }
 
@@ -263,14 +283,23 @@ export function Annotate({ projectId }: { projectId: number }) {
       {claim && Tool && project && (phase === 'working' || phase === 'submitting' || phase === 'claiming') && (
         <div class="work" data-task={claim.task.id} data-assignment={claim.assignment.id}>
           <div class="task-id muted">{t('ann.task', { id: claim.task.id })}</div>
+          {claim.assignment.kind === 'rework' && (
+            <p class="note rework" role="status" data-testid="rework">
+              {reworkComment(claim)
+                ? t('ann.rework', { comment: reworkComment(claim) })
+                : t('ann.reworkNoComment')}
+            </p>
+          )}
           <Tool task={claim.task} config={project.config} result={result} onChange={onChange} />
           <div class="actions">
             <button class="primary" data-testid="submit" disabled={phase !== 'working'} onClick={() => finish('submit')}>
               {phase === 'submitting' ? t('ann.submitting') : t('ann.submit')} <kbd>{t('ann.submitKey')}</kbd>
             </button>
-            <button data-testid="skip" disabled={phase !== 'working'} onClick={() => finish('skip')}>
-              {t('ann.skip')}
-            </button>
+            {claim.assignment.kind !== 'rework' && (
+              <button data-testid="skip" disabled={phase !== 'working'} onClick={() => finish('skip')}>
+                {t('ann.skip')}
+              </button>
+            )}
             {missing && (
               <span class={tried ? 'missing error' : 'missing muted'} data-testid="missing" role={tried ? 'alert' : undefined}>
                 {tried ? t('ann.incomplete', { message: missing }) : missing}

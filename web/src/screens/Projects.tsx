@@ -1,14 +1,20 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Project } from '../api';
+import { api, session, type Project } from '../api';
 import { t } from '../i18n';
 import { navigate } from '../router';
 import { errorText } from '../errors';
 import { tools } from '../tools/types';
+import { useSignal } from '../signal';
+
+/* Roles that may review (docs/api.md, Roles). */
+const REVIEW_ROLES = ['owner', 'manager', 'reviewer'];
 
 /* The org's projects with their progress (done / total from counts). */
 export function Projects() {
   const [projects, setProjects] = useState<Project[] | null>(null);
   const [error, setError] = useState('');
+  const user = useSignal(session);
+  const mayReview = !!user && REVIEW_ROLES.includes(user.role);
 
   function load() {
     setError('');
@@ -38,6 +44,19 @@ export function Projects() {
             <div class="project-head">
               <span class="project-name">{p.name}</span>
               <span class="kind">{p.kind}</span>
+              {(user?.role === 'owner' || user?.role === 'manager') && (
+                <a
+                  class="manage"
+                  data-testid="manage-link"
+                  href={`/projects/${p.id}`}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    navigate(`/projects/${p.id}`);
+                  }}
+                >
+                  {t('projects.manage')}
+                </a>
+              )}
             </div>
             <progress value={p.counts.done} max={Math.max(1, p.counts.total)} />
             <div class="project-foot">
@@ -58,6 +77,21 @@ export function Projects() {
                 </a>
               ) : (
                 <span class="muted">{t('projects.kindNotYet', { kind: p.kind })}</span>
+              )}
+              {mayReview && Object.prototype.hasOwnProperty.call(tools, p.kind) && (
+                <a
+                  class="button review-link"
+                  data-testid="review-link"
+                  href={`/projects/${p.id}/review`}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    navigate(`/projects/${p.id}/review`);
+                  }}
+                >
+                  {t('projects.review')}
+                  {typeof (p.counts as { to_review?: number }).to_review === 'number' &&
+                    ` · ${t('projects.toReview', { n: (p.counts as { to_review?: number }).to_review! })}`}
+                </a>
               )}
             </div>
           </li>
