@@ -91,3 +91,11 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# The workbench benchmark (bench/web.mjs): bundle sizes, submit → next task,
+# pan with 5,000 polygons; prints a table and writes it into bench/README.md.
+.PHONY: bench-web
+bench-web: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	@$(MAKE) --no-print-directory web
+	node bench/web.mjs $(BUILD) --write

@@ -8,6 +8,7 @@ import { useSignal } from './signal';
 import { LoginForm } from './screens/Login';
 import { Projects } from './screens/Projects';
 import { Project } from './screens/Project';
+import { NewProject } from './screens/NewProject';
 import './styles.css';
 
 type AnnotateProps = { projectId: number };
@@ -88,6 +89,7 @@ function App() {
   if (!user) body = <LoginForm />;
   else if (route.name === 'annotate') body = <LazyAnnotate key={route.project} projectId={route.project} />;
   else if (route.name === 'review') body = <LazyReview key={`review-${route.project}`} projectId={route.project} />;
+  else if (route.name === 'new-project') body = <NewProject />;
   else if (route.name === 'project') body = <Project key={`project-${route.project}`} projectId={route.project} />;
   else body = <Projects />;
 

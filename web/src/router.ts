@@ -17,13 +17,15 @@ export type Route =
   | { name: 'projects' }
   | { name: 'annotate'; project: number }
   | { name: 'review'; project: number }
-  | { name: 'project'; project: number };
+  | { name: 'project'; project: number }
+  | { name: 'new-project' };
 
 export function parseRoute(path: string): Route {
   const m = /^\/projects\/(\d+)\/annotate$/.exec(path);
   if (m) return { name: 'annotate', project: Number(m[1]) };
   const rv = /^\/projects\/(\d+)\/review$/.exec(path);
   if (rv) return { name: 'review', project: Number(rv[1]) };
+  if (path === '/projects/new') return { name: 'new-project' };
   const pm = /^\/projects\/(\d+)$/.exec(path);
   if (pm) return { name: 'project', project: Number(pm[1]) };
   return { name: 'projects' }; /* "/", "/projects", and anything unknown */

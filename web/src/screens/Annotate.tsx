@@ -22,6 +22,8 @@ import { tools, type ToolModule } from '../tools/types';
 const SAVE_EVERY_MS = 3000;
 const draftKey = (assignment: number) => `annotd.draft.${assignment}`;
 const activeKey = (project: number) => `annotd.active.${project}`;
+/* the open task (project + claim) for a reload while offline */
+const openKey = (project: number) => `annotd.open.${project}`;
 
 type Phase = 'loading' | 'idle' | 'claiming' | 'working' | 'submitting' | 'empty' | 'error';
 type SaveState = 'saved' | 'saving' | 'offline';
@@ -88,7 +90,23 @@ export function Annotate({ projectId }: { projectId: number }) {
         /* a lease held before a reload: resume it (with its draft) at once */
         if (localStorage.getItem(activeKey(projectId))) claimNext(mod, p);
       })
-      .catch((e) => {
+      .catch(async (e) => {
+        /* offline after a reload: go on with the open task and its local draft */
+        try {
+          const open = e instanceof NetworkError && localStorage.getItem(activeKey(projectId)) && localStorage.getItem(openKey(projectId));
+          if (open) {
+            const { project: p, claim: c } = JSON.parse(open) as { project: Project; claim: Claim };
+            const mod = await tools[p.kind]!();
+            if (!live) return;
+            setProject(p);
+            setTool(() => mod);
+            show(c, mod, p);
+            setSave('offline');
+            return;
+          }
+        } catch {
+          /* nothing usable kept: the error below */
+        }
         setMessage(t('ann.error', { message: errorText(e) }));
         setPhase('error');
       });
@@ -102,10 +120,12 @@ export function Annotate({ projectId }: { projectId: number }) {
     setClaim(c);
     if (!c) {
       writeLocal(activeKey(p.id), null);
+      writeLocal(openKey(p.id), null);
       setPhase('empty');
       return;
     }
     writeLocal(activeKey(p.id), String(c.assignment.id));
+    writeLocal(openKey(p.id), JSON.stringify({ project: p, claim: c }));
     const local = readLocalDraft(c.assignment.id);
     const server = c.assignment.draft && typeof c.assignment.draft === 'object' ? (c.assignment.draft as Record<string, unknown>) : null;
     const r = local ?? server ?? mod.emptyResult(p.config, c.task);

@@ -6,6 +6,7 @@ import { t, type MessageKey } from '../i18n';
 import { navigate } from '../router';
 import { errorText } from '../errors';
 import { useSignal } from '../signal';
+import { unzipSync } from 'fflate';
 import './Project.css';
 
 const PAGE = 100;
@@ -168,6 +169,7 @@ export function Project({ projectId }: { projectId: number }) {
       <div class="proj-panels">
         <ImportPanel
           projectId={projectId}
+          kind={project.kind}
           onImported={() => {
             setTableVersion((v) => v + 1);
             loadProject();
@@ -318,7 +320,62 @@ function TaskTable({ projectId, version }: { projectId: number; version: number 
   );
 }
 
-function ImportPanel({ projectId, onImported }: { projectId: number; onImported: () => void }) {
+const IMAGE_EXT = /\.(png|jpe?g|gif|webp|bmp|tiff?|avif)$/i;
+
+interface FileStatus {
+  name: string;
+  ok: boolean;
+  message: string;
+}
+
+/* RFC 4180 CSV (quoted fields, "" escapes, CRLF, a UTF-8 BOM) → rows of fields. */
+export function parseCsv(text: string): string[][] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
+      if (c === '"') { quoted = false; i++; continue; }
+      field += c; i++; continue;
+    }
+    if (c === '"') { quoted = true; i++; continue; }
+    if (c === ',') { row.push(field); field = ''; i++; continue; }
+    if (c === '\r' || c === '\n') {
+      row.push(field); field = '';
+      rows.push(row); row = [];
+      i += c === '\r' && text[i + 1] === '\n' ? 2 : 1;
+      continue;
+    }
+    field += c; i++;
+  }
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows.filter((r) => r.length > 1 || r[0] !== '');
+}
+
+/* CSV rows → JSON Lines of {"key"?, "data"} (column "key" is the key). */
+function csvToJsonl(rows: string[][]): string {
+  const [head, ...body] = rows;
+  return body
+    .map((r) => {
+      const rec: { key?: string; data: Record<string, string> } = { data: {} };
+      head.forEach((h, i) => {
+        const v = r[i] ?? '';
+        if (h === 'key') { if (v !== '') rec.key = v; }
+        else rec.data[h] = v;
+      });
+      return JSON.stringify(rec) + '\n';
+    })
+    .join('');
+}
+
+function ImportPanel({ projectId, kind, onImported }: { projectId: number; kind: string; onImported: () => void }) {
+  const [media, setMedia] = useState<{ done: number; total: number } | null>(null);
+  const [statuses, setStatuses] = useState<FileStatus[]>([]);
   const [file, setFile] = useState('');
   const [progress, setProgress] = useState<number | null>(null);
   const [result, setResult] = useState<ImportResult | null>(null);
@@ -326,14 +383,82 @@ function ImportPanel({ projectId, onImported }: { projectId: number; onImported:
   const [over, setOver] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
-  function upload(f: File) {
+  async function postMedia(name: string, body: Blob | Uint8Array): Promise<{ id: string; width: number; height: number }> {
+    const csrf = sessionStorage.getItem(CSRF_KEY);
+    const r = await fetch('/api/v1/media', {
+      method: 'POST',
+      headers: { Accept: 'application/json', ...(csrf ? { 'X-CSRF-Token': csrf } : {}) },
+      body: body as BodyInit,
+      credentials: 'same-origin',
+    });
+    let b: any = null;
+    try { b = await r.json(); } catch { /* not JSON */ }
+    if (r.ok && b) return b;
+    throw new Error(b?.error?.message || t('err.generic', { status: r.status }) + ` (${name})`);
+  }
+
+  /* Images (files and the images inside .zip files) → media → one task import. */
+  async function importImages(files: File[]) {
+    setError('');
+    setResult(null);
+    const list: FileStatus[] = [];
+    const items: Array<{ name: string; body: Blob | Uint8Array }> = [];
+    for (const f of files) {
+      if (!f.name.toLowerCase().endsWith('.zip')) { items.push({ name: f.name, body: f }); continue; }
+      try {
+        const entries = unzipSync(new Uint8Array(await f.arrayBuffer()));
+        for (const [p, bytes] of Object.entries(entries)) {
+          if (p.endsWith('/')) continue;
+          if (IMAGE_EXT.test(p)) items.push({ name: p, body: bytes });
+          else list.push({ name: p, ok: false, message: t('imp.skipped') });
+        }
+      } catch (e) {
+        list.push({ name: f.name, ok: false, message: t('imp.zipFailed', { name: f.name, message: String((e as Error).message || e) }) });
+      }
+    }
+    setStatuses([...list]);
+    setMedia({ done: 0, total: items.length });
+    const records: string[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      try {
+        const m = await postMedia(it.name, it.body);
+        list.push({ name: it.name, ok: true, message: t('imp.fileOk') });
+        records.push(JSON.stringify({ key: it.name, data: { image: m.id, width: m.width, height: m.height } }) + '\n');
+      } catch (e) {
+        list.push({ name: it.name, ok: false, message: (e as Error).message });
+      }
+      setStatuses([...list]);
+      setMedia({ done: i + 1, total: items.length });
+    }
+    setMedia(null);
+    if (records.length) upload(new File(records, 'images.jsonl'), t('imp.mediaSummary', { ok: records.length, failed: list.filter((s) => !s.ok).length }));
+  }
+
+  async function importCsv(f: File) {
+    setStatuses([]);
+    const rows = parseCsv(await f.text());
+    if (rows.length < 2) { setError(t('imp.csvEmpty', { name: f.name })); return; }
+    if (kind === 'text' && !rows[0].includes('text')) { setError(t('imp.csvText')); return; }
+    upload(new File([csvToJsonl(rows)], f.name + '.jsonl'), f.name);
+  }
+
+  function pick(files: File[]) {
+    if (!files.length) return;
+    const one = files.length === 1 ? files[0].name.toLowerCase() : '';
+    if (one.endsWith('.csv')) { importCsv(files[0]); return; }
+    if (one.endsWith('.json') || one.endsWith('.jsonl') || one.endsWith('.ndjson')) { setStatuses([]); upload(files[0]); return; }
+    importImages(files);
+  }
+
+  function upload(f: File, label?: string) {
     const lower = f.name.toLowerCase();
     const json = lower.endsWith('.json');
     if (!json && !lower.endsWith('.jsonl') && !lower.endsWith('.ndjson')) {
       setError(t('imp.badType', { name: f.name }));
       return;
     }
-    setFile(f.name);
+    setFile(label ?? f.name);
     setError('');
     setResult(null);
     setProgress(0);
@@ -373,7 +498,7 @@ function ImportPanel({ projectId, onImported }: { projectId: number; onImported:
     xhr.send(f);
   }
 
-  const uploading = progress !== null;
+  const uploading = progress !== null || media !== null;
   return (
     <div class="panel import" data-testid="import">
       <h2>{t('imp.title')}</h2>
@@ -387,27 +512,45 @@ function ImportPanel({ projectId, onImported }: { projectId: number; onImported:
         onDrop={(e) => {
           e.preventDefault();
           setOver(false);
-          const f = e.dataTransfer?.files?.[0];
-          if (f && !uploading) upload(f);
+          const fs = Array.from(e.dataTransfer?.files ?? []);
+          if (fs.length && !uploading) pick(fs);
         }}
       >
         <span>{t('imp.drop')}</span>
         <input
           ref={input}
           type="file"
-          accept=".jsonl,.ndjson,.json"
+          accept=".jsonl,.ndjson,.json,.csv,.zip,image/*"
+          multiple
           data-testid="import-file"
           disabled={uploading}
           onChange={(e) => {
             const el = e.target as HTMLInputElement;
-            const f = el.files?.[0];
-            if (f) upload(f);
+            pick(Array.from(el.files ?? []));
             el.value = '';
           }}
         />
       </label>
       <p class="muted hint">{t('imp.hint')}</p>
-      {uploading && (
+      <p class="muted hint">
+        {t('imp.images')} {t('imp.csv')}
+      </p>
+      {media && (
+        <div class="upload" data-testid="media-progress">
+          <span>{t('imp.media', { done: media.done, total: media.total })}</span>
+          <progress value={media.done} max={Math.max(1, media.total)} />
+        </div>
+      )}
+      {statuses.length > 0 && (
+        <ul class="file-status" data-testid="file-status">
+          {statuses.map((s, i) => (
+            <li key={i} class={s.ok ? 'ok' : 'error'} data-ok={s.ok ? '1' : '0'}>
+              <span class="at">{s.name}</span> <span class="msg">{s.message}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {progress !== null && (
         <div class="upload" data-testid="upload-progress">
           <span>{t('imp.uploading', { name: file })}</span>
           <progress value={progress ?? 0} max={1} />

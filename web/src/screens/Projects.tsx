@@ -36,7 +36,23 @@ export function Projects() {
   if (!projects) return <p class="muted">{t('projects.loading')}</p>;
   return (
     <section class="projects">
-      <h1>{t('projects.title')}</h1>
+      <div class="projects-head">
+        <h1>{t('projects.title')}</h1>
+        <span class="spacer" />
+        {(user?.role === 'owner' || user?.role === 'manager') && (
+          <a
+            class="button primary"
+            data-testid="new-project-link"
+            href="/projects/new"
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/projects/new');
+            }}
+          >
+            {t('projects.new')}
+          </a>
+        )}
+      </div>
       {projects.length === 0 && <p class="muted">{t('projects.empty')}</p>}
       <ul class="project-list">
         {projects.map((p) => (

@@ -3,9 +3,15 @@
 // code-point offsets, end exclusive (src/schema/schema_text.c).
 //
 // Keys: with text selected, 1–9 label the selection as a span; with no
-// selection, 1–9 toggle the classes. The text is rendered as text nodes only
+// selection, 1–9 toggle the classes.
+//
+// Relations (config "relations":{"labels":[...]}, result
+// "relations":[{"from","to","label"}] naming span ids): click a span to select
+// it, press R (or "Relation"), click the target span, then pick the label
+// (1–9 or a click). Spans keep their ids; spans without one get the next free
+// s<n> when a relation needs them. Removing a span removes its relations. The text is rendered as text nodes only
 // (never as HTML), so markup in task data stays inert.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import type { ToolProps } from '../types';
 import { selectionOffsets } from './offsets';
@@ -22,6 +28,22 @@ export interface Span {
 interface TextConfig {
   classes?: { choices: string[]; multiple?: boolean };
   spans?: { labels: string[]; overlap?: boolean };
+  relations?: { labels: string[] };
+}
+
+export interface Relation {
+  from: string;
+  to: string;
+  label: string;
+  attrs?: unknown;
+}
+
+/* The spans with an id each: existing ids are kept, the others get the next free s<n>. */
+export function withIds(spans: Span[]): Span[] {
+  if (spans.every((s) => s.id)) return spans;
+  const out: Span[] = [];
+  for (const s of spans) out.push(s.id ? s : { ...s, id: nextSpanId([...spans, ...out]) });
+  return out;
 }
 
 export function emptyResult(config: Record<string, unknown>): Record<string, unknown> {
@@ -29,6 +51,7 @@ export function emptyResult(config: Record<string, unknown>): Record<string, unk
   const r: Record<string, unknown> = {};
   if (c.classes) r.classes = [];
   if (c.spans) r.spans = [];
+  if (c.relations && c.spans) r.relations = [];
   return r;
 }
 
@@ -67,8 +90,21 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
   const textRef = useRef<HTMLDivElement>(null);
   const [pending, setPending] = useState<{ start: number; end: number } | null>(null);
   const [warning, setWarning] = useState('');
+  const relLabels = c.relations && c.spans ? c.relations.labels ?? [] : [];
+  const relations = (result.relations as Relation[] | undefined) ?? [];
+  /* relations: the selected span, the source while picking a target, the pair waiting for a label */
+  const [selected, setSelected] = useState<string | null>(null);
+  const [relFrom, setRelFrom] = useState<string | null>(null);
+  const [relPair, setRelPair] = useState<{ from: string; to: string } | null>(null);
+  const [hover, setHover] = useState<Relation | null>(null);
 
-  useEffect(() => setPending(null), [task.id]);
+  useEffect(() => {
+    setPending(null);
+    setSelected(null);
+    setRelFrom(null);
+    setRelPair(null);
+    setHover(null);
+  }, [task.id]);
 
   function toggleClass(name: string) {
     let next: string[];
@@ -91,8 +127,8 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
       setWarning(t('ann.overlap'));
       return;
     }
-    const span: Span = { id: nextSpanId(spans), start: pending.start, end: pending.end, label };
-    const next = [...spans, span].sort((a, b) => a.start - b.start || a.end - b.end);
+    const span: Span = { id: nextSpanId(withIds(spans)), start: pending.start, end: pending.end, label };
+    const next = [...(relLabels.length ? withIds(spans) : spans), span].sort((a, b) => a.start - b.start || a.end - b.end);
     onChange({ ...result, spans: next });
     setPending(null);
     setWarning('');
@@ -100,7 +136,69 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
   }
 
   function removeSpan(span: Span) {
-    onChange({ ...result, spans: spans.filter((s) => s !== span) });
+    const next: Record<string, unknown> = { ...result, spans: spans.filter((s) => s !== span) };
+    if (span.id && result.relations) next.relations = relations.filter((r) => r.from !== span.id && r.to !== span.id);
+    if (selected === span.id) setSelected(null);
+    onChange(next);
+  }
+
+  /* a click on a span (in the text or the list): select it, or finish the relation being drawn */
+  function clickSpan(span: Span) {
+    if (!relLabels.length) return;
+    let id = span.id;
+    if (!id) {
+      /* older spans without ids: give them ids now */
+      const fixed = withIds(spans);
+      id = fixed[spans.indexOf(span)].id!;
+      onChange({ ...result, spans: fixed });
+    }
+    if (relFrom && relFrom !== id) {
+      setRelPair({ from: relFrom, to: id });
+      setRelFrom(null);
+      return;
+    }
+    setRelFrom(null);
+    setSelected(id);
+  }
+
+  function startRelation() {
+    if (!selected || !relLabels.length) return;
+    setRelFrom(selected);
+    setRelPair(null);
+    setWarning('');
+  }
+
+  function addRelation(label: string) {
+    if (!relPair) return;
+    const dup = relations.some((r) => r.from === relPair.from && r.to === relPair.to && r.label === label);
+    if (!dup) onChange({ ...result, spans: withIds(spans), relations: [...relations, { ...relPair, label }] });
+    setRelPair(null);
+    setSelected(relPair.to);
+  }
+
+  function removeRelation(rel: Relation) {
+    onChange({ ...result, relations: relations.filter((r) => r !== rel) });
+    setHover(null);
+  }
+
+  const spanById = (id: string) => spans.find((s) => s.id === id);
+  const spanText = (id: string) => {
+    const s = spanById(id);
+    return s ? cps.slice(s.start, s.end).join('') : id;
+  };
+  /* the spans to highlight as a relation's ends: the hovered relation, or the selected span's */
+  const relEnds = new Map<string, string>();
+  if (hover) {
+    relEnds.set(hover.from, 'rel-from');
+    relEnds.set(hover.to, 'rel-to');
+  } else if (relPair) {
+    relEnds.set(relPair.from, 'rel-from');
+    relEnds.set(relPair.to, 'rel-to');
+  } else if (selected) {
+    for (const r of relations) {
+      if (r.from === selected) relEnds.set(r.to, 'rel-to');
+      if (r.to === selected) relEnds.set(r.from, 'rel-from');
+    }
   }
 
   function readSelection() {
@@ -109,24 +207,42 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
     setWarning('');
   }
 
-  useEffect(() => {
+  /*
+   * The key handler closes over this render's state. A layout effect swaps
+   * it in during the commit, which Preact runs in the microtask after a
+   * click's state change: the next key event (a task of its own) never sees
+   * the previous render's state. (A passive effect runs after paint, and a
+   * fast key press could act on stale state.)
+   */
+  useLayoutEffect(() => {
     function onKey(ev: KeyboardEvent) {
       if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
       const target = ev.target as HTMLElement | null;
       if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA')) return;
       const d = ev.key >= '1' && ev.key <= '9' ? Number(ev.key) - 1 : -1;
+      if (relPair && d >= 0 && d < relLabels.length) {
+        ev.preventDefault();
+        addRelation(relLabels[d]);
+        return;
+      }
       if (d < 0) {
         if (ev.key === 'Escape') {
           setPending(null);
+          setRelFrom(null);
+          setRelPair(null);
+          setSelected(null);
           window.getSelection()?.removeAllRanges();
+        } else if ((ev.key === 'r' || ev.key === 'R') && relLabels.length && selected) {
+          ev.preventDefault();
+          startRelation();
         }
         return;
       }
-      const selected = currentSelection();
-      if (selected && d < labels.length) {
+      const textSel = currentSelection();
+      if (textSel && d < labels.length) {
         ev.preventDefault();
         addSpan(labels[d]);
-      } else if (!selected && d < choices.length) {
+      } else if (!textSel && d < choices.length) {
         ev.preventDefault();
         toggleClass(choices[d]);
       }
@@ -165,12 +281,23 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
           const first = seg.spans[0];
           const li = Math.max(0, labels.indexOf(first.label)) % 8;
           const endsHere = seg.spans.some((s) => s.end === seg.end);
+          /* the innermost (last) span of the segment is the one a click picks */
+          const target = seg.spans[seg.spans.length - 1];
+          let extra = '';
+          if (relLabels.length) {
+            if (seg.spans.some((s) => s.id && s.id === selected)) extra += ' selected';
+            if (seg.spans.some((s) => s.id && s.id === relFrom)) extra += ' rel-source';
+            for (const s of seg.spans) if (s.id && relEnds.has(s.id)) extra += ` ${relEnds.get(s.id)}`;
+            if (relFrom) extra += ' picking';
+          }
           return (
             <mark
               key={seg.start}
-              class={`span lab-${li}${endsHere ? ' span-end' : ''}`}
+              class={`span lab-${li}${endsHere ? ' span-end' : ''}${extra}`}
               data-label={endsHere ? first.label : undefined}
               data-start={seg.start}
+              data-span={target.id}
+              onClick={relLabels.length ? () => clickSpan(target) : undefined}
             >
               {piece}
             </mark>
@@ -208,7 +335,16 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
               {spans.map((s) => {
                 const piece = cps.slice(s.start, s.end).join('');
                 return (
-                  <li key={`${s.start}-${s.end}-${s.label}`}>
+                  <li
+                    key={`${s.start}-${s.end}-${s.label}`}
+                    data-span={s.id}
+                    class={relLabels.length && s.id && s.id === selected ? 'selected' : undefined}
+                  >
+                    {relLabels.length > 0 && (
+                      <button class="pick" data-testid="pick-span" onClick={() => clickSpan(s)}>
+                        {s.id ?? '?'}
+                      </button>
+                    )}
                     <span class={`tag lab-${Math.max(0, labels.indexOf(s.label)) % 8}`}>{s.label}</span>
                     <span class="span-text">{piece}</span>
                     <span class="muted">
@@ -220,6 +356,67 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
                   </li>
                 );
               })}
+            </ul>
+          )}
+        </div>
+      )}
+      {relLabels.length > 0 && (
+        <div class="group relations" data-testid="relations">
+          <h2>{t('rel.title')}</h2>
+          <div class="choices">
+            <button
+              data-testid="relation"
+              class={relFrom ? 'choice on' : 'choice'}
+              disabled={!selected && !relFrom}
+              onClick={() => (relFrom ? setRelFrom(null) : startRelation())}
+            >
+              <kbd>R</kbd> {t('rel.start')}
+            </button>
+          </div>
+          <p class="hint muted" data-testid="rel-hint">
+            {relPair
+              ? t('rel.pickLabel', { from: spanText(relPair.from), to: spanText(relPair.to) })
+              : relFrom
+                ? t('rel.pickTarget', { from: spanText(relFrom) })
+                : t('rel.hint')}
+          </p>
+          {relPair && (
+            <div class="choices rel-labels">
+              {relLabels.map((label, i) => (
+                <button key={label} class="label rel-label" data-rel-label={label} onClick={() => addRelation(label)}>
+                  <kbd>{i + 1}</kbd> {label}
+                </button>
+              ))}
+              <button onClick={() => setRelPair(null)}>{t('rel.cancel')}</button>
+            </div>
+          )}
+          {relations.length === 0 ? (
+            <p class="muted">{t('rel.none')}</p>
+          ) : (
+            <ul class="rel-list" data-testid="rel-list">
+              {relations.map((r, i) => (
+                <li
+                  key={`${r.from}-${r.to}-${r.label}-${i}`}
+                  data-from={r.from}
+                  data-to={r.to}
+                  data-label={r.label}
+                  onMouseEnter={() => setHover(r)}
+                  onMouseLeave={() => setHover(null)}
+                >
+                  <span class="rel-end rel-from">{spanText(r.from)}</span>
+                  <span class="rel-arrow">→</span>
+                  <span class="tag rel-tag">{r.label}</span>
+                  <span class="rel-arrow">→</span>
+                  <span class="rel-end rel-to">{spanText(r.to)}</span>
+                  <button
+                    class="remove"
+                    aria-label={t('rel.remove', { from: spanText(r.from), to: spanText(r.to) })}
+                    onClick={() => removeRelation(r)}
+                  >
+                    ×
+                  </button>
+                </li>
+              ))}
             </ul>
           )}
         </div>

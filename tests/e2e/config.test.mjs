@@ -1,0 +1,288 @@
+// Browser tests of the project config editor (web/src/components/ConfigEditor.tsx,
+// web/src/screens/NewProject.tsx) and the image / zip / CSV import of the
+// project page, on a real annotd (fresh data dir) driven by Debian Chromium.
+// Run: `node --test tests/e2e/` after `make build`.
+// Env: ANNOTD_BIN (default build/annotd), CHROMIUM (default /usr/bin/chromium).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { deflateSync } from 'node:zlib';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(path.join(ROOT, 'web/package.json'));
+const { chromium } = require('playwright-core');
+
+const BIN = path.resolve(ROOT, process.env.ANNOTD_BIN || 'build/annotd');
+const WEB = path.join(ROOT, 'web/dist');
+const SHOTS = path.join(ROOT, 'screenshots');
+const OWNER = 'admin';
+const OWNER_PW = 'owner-password-123';
+
+let tmp, proc, base, browser, ownerToken;
+let serverLog = '';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function call(method, urlPath, body, token = ownerToken) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined && !Buffer.isBuffer(body)) headers['Content-Type'] = 'application/json';
+  const r = await fetch(base + urlPath, {
+    method,
+    headers,
+    body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+async function ok(method, urlPath, body, want = 200, token) {
+  const r = await call(method, urlPath, body, token);
+  assert.equal(r.status, want, `${method} ${urlPath}: ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/* CRC-32 (PNG chunks); zlib.crc32 is not in Node 18 */
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/* A W×H RGB PNG: a solid colour with a darker frame 20 px inside the edge. */
+function makePng(w, h) {
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) {
+    const row = y * (w * 3 + 1);
+    raw[row] = 0; /* filter: none */
+    for (let x = 0; x < w; x++) {
+      const frame = x === 20 || y === 20 || x === w - 21 || y === h - 21;
+      raw.set(frame ? [40, 70, 110] : [120, 170, 210], row + 1 + x * 3);
+    }
+  }
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); /* 8-bit, RGB, deflate, no filter, no interlace */
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+before(async () => {
+  assert.ok(existsSync(BIN), `no annotd binary at ${BIN} (make build)`);
+  assert.ok(existsSync(path.join(WEB, 'index.html')), `no ${WEB}/index.html (make build)`);
+  mkdirSync(SHOTS, { recursive: true });
+  tmp = mkdtempSync(path.join(tmpdir(), 'annotd-e2e-cfg-'));
+  const data = path.join(tmp, 'data');
+  writeFileSync(path.join(tmp, 'pw'), OWNER_PW + '\n');
+  execFileSync(BIN, ['init', '--data', data, '--owner', OWNER, '--password-file', path.join(tmp, 'pw'),
+    '--password-cost', 'min'], { stdio: 'pipe' });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  proc = spawn(BIN, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--password-cost', 'min',
+    '--web', WEB], { stdio: ['ignore', 'ignore', 'pipe'] });
+  proc.stderr.on('data', (d) => { serverLog += d; });
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    try {
+      if ((await fetch(base + '/healthz')).status === 200) break;
+    } catch { /* not yet */ }
+    assert.ok(Date.now() < deadline, 'annotd did not become healthy\n' + serverLog);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  ownerToken = (await ok('POST', '/api/v1/auth/login', { login: OWNER, password: OWNER_PW }, 200, null)).token;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (proc && proc.exitCode === null) {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+  }
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/* A zip of stored (uncompressed) entries. */
+function makeZip(entries) {
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (const { name, data } of entries) {
+    const n = Buffer.from(name, 'utf8');
+    const crc = crc32(data);
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4); lh.writeUInt16LE(0x800, 6); lh.writeUInt16LE(0, 8);
+    lh.writeUInt32LE(crc, 14); lh.writeUInt32LE(data.length, 18); lh.writeUInt32LE(data.length, 22);
+    lh.writeUInt16LE(n.length, 26);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6); ch.writeUInt16LE(0x800, 8);
+    ch.writeUInt32LE(crc, 16); ch.writeUInt32LE(data.length, 20); ch.writeUInt32LE(data.length, 24);
+    ch.writeUInt16LE(n.length, 28); ch.writeUInt32LE(offset, 42);
+    locals.push(lh, n, data);
+    centrals.push(ch, n);
+    offset += 30 + n.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+async function ownerPage() {
+  const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base + '/');
+  await page.fill('input[name=login]', OWNER);
+  await page.fill('input[name=password]', OWNER_PW);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=new-project-link]');
+  return { page, context, errors };
+}
+
+const projectIdOf = (page) => Number(/\/projects\/(\d+)$/.exec(new URL(page.url()).pathname)[1]);
+
+test('config editor: an image project, image and zip import, the image loads in the annotator', async () => {
+  const { page, context, errors } = await ownerPage();
+  await page.click('[data-testid=new-project-link]');
+  await page.waitForSelector('[data-testid=config-editor]');
+  await page.fill('[data-testid=np-name]', '街景 editor');
+  await page.selectOption('[data-testid=cfg-kind]', 'image');
+  await page.check('[data-testid=cfg-tool-polygon]');
+  assert.ok(await page.isChecked('[data-testid=cfg-tool-box]'));
+  await page.click('[data-testid=cfg-add-label]');
+  await page.click('[data-testid=cfg-add-label]');
+  const names = page.locator('[data-testid=cfg-label-name]');
+  await names.nth(0).fill('car');
+  await page.locator('[data-testid=cfg-label-color]').nth(0).fill('#ff0000');
+  await page.locator('[data-testid=cfg-label-hotkey]').nth(0).fill('1');
+  await names.nth(1).fill('person');
+  await page.fill('[data-testid=cfg-img-classes]', 'day, night');
+  // the preview is the image tool itself, with the labels as buttons
+  await page.waitForSelector('[data-testid=cfg-preview] button.img-label[data-label=car]');
+  await page.waitForSelector('[data-testid=cfg-preview] button.img-label[data-label=person]');
+  await page.waitForSelector('[data-testid=cfg-preview] button[data-tool=polygon]');
+  await shot(page, 'config-editor-image');
+  await page.click('[data-testid=np-create]');
+  await page.waitForSelector('[data-testid=project-page]');
+  const id = projectIdOf(page);
+  const stored = await ok('GET', `/api/v1/projects/${id}`);
+  assert.equal(stored.kind, 'image');
+  assert.deepEqual(stored.config.tools, ['box', 'polygon']);
+  assert.deepEqual(stored.config.labels, [{ name: 'car', color: '#ff0000', hotkey: '1' }, { name: 'person', color: '#1e88e5' }]);
+  assert.deepEqual(stored.config.classes, { choices: ['day', 'night'], multiple: false });
+
+  // two PNGs, a broken .png and a .txt: 2 ok, 2 errors, 2 tasks
+  await page.setInputFiles('[data-testid=import-file]', [
+    { name: 'a.png', mimeType: 'image/png', buffer: makePng(64, 48) },
+    { name: 'b.png', mimeType: 'image/png', buffer: makePng(80, 60) },
+    { name: 'broken.png', mimeType: 'image/png', buffer: makePng(64, 48).subarray(0, 60) },
+    { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') },
+  ]);
+  await page.waitForSelector('[data-testid=import-summary]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=file-status] li').length === 4);
+  assert.equal(await page.locator('[data-testid=file-status] li[data-ok="1"]').count(), 2);
+  assert.equal(await page.locator('[data-testid=file-status] li[data-ok="0"]').count(), 2);
+  assert.match(await page.textContent('[data-testid=import-counts]'), /新建 2 条/);
+  await shot(page, 'config-import-images');
+  let items = (await ok('GET', `/api/v1/projects/${id}/tasks`)).items;
+  assert.deepEqual(items.map((t) => t.key).sort(), ['a.png', 'b.png']);
+  const a = items.find((t) => t.key === 'a.png');
+  assert.equal(a.data.width, 64);
+  assert.equal(a.data.height, 48);
+  assert.match(a.data.image, /^[0-9a-f]{64}$/);
+
+  // a zip: one PNG in a folder and one text file (skipped)
+  const zip = makeZip([
+    { name: 'dir/c.png', data: makePng(50, 40) },
+    { name: 'dir/readme.md', data: Buffer.from('# hi') },
+  ]);
+  await page.setInputFiles('[data-testid=import-file]', [{ name: 'pics.zip', mimeType: 'application/zip', buffer: zip }]);
+  await page.waitForFunction(() => /新建 1 条/.test(document.querySelector('[data-testid=import-counts]')?.textContent || ''));
+  const st = await page.$$eval('[data-testid=file-status] li', (l) => l.map((x) => x.textContent));
+  assert.ok(st.some((s) => s.includes('dir/readme.md') && s.includes('跳过')), st.join('|'));
+  items = (await ok('GET', `/api/v1/projects/${id}/tasks`)).items;
+  assert.equal(items.length, 3);
+  assert.ok(items.some((t) => t.key === 'dir/c.png'));
+
+  // claim a task in the browser: the image loads
+  await page.goto(base + `/projects/${id}/annotate`);
+  await page.click('[data-testid=start]');
+  await page.waitForSelector('[data-testid=image-stage][data-loaded="1"] canvas');
+  await shot(page, 'config-image-claimed');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('config editor: a text project and a CSV import (quoted comma, Chinese, BOM)', async () => {
+  const { page, context, errors } = await ownerPage();
+  await page.click('[data-testid=new-project-link]');
+  await page.fill('[data-testid=np-name]', '文本 editor');
+  await page.selectOption('[data-testid=cfg-kind]', 'text');
+  await page.fill('[data-testid=cfg-txt-classes]', '正面,负面');
+  await page.fill('[data-testid=cfg-spans]', 'PER, LOC');
+  await page.waitForSelector('[data-testid=cfg-preview] :text("张三")');
+  await shot(page, 'config-editor-text');
+  await page.click('[data-testid=np-create]');
+  await page.waitForSelector('[data-testid=project-page]');
+  const id = projectIdOf(page);
+  const stored = await ok('GET', `/api/v1/projects/${id}`);
+  assert.equal(stored.kind, 'text');
+  assert.deepEqual(stored.config.classes, { choices: ['正面', '负面'], multiple: false });
+  assert.deepEqual(stored.config.spans, { labels: ['PER', 'LOC'], overlap: false });
+
+  const csv = '\ufeffkey,text,source\r\nr1,"你好,世界",web\r\nr2,"他说""好""",书\r\n';
+  await page.setInputFiles('[data-testid=import-file]', [{ name: 'rows.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') }]);
+  await page.waitForSelector('[data-testid=import-summary]');
+  assert.match(await page.textContent('[data-testid=import-counts]'), /新建 2 条/);
+  await shot(page, 'config-import-csv');
+  const items = (await ok('GET', `/api/v1/projects/${id}/tasks`)).items;
+  const byKey = Object.fromEntries(items.map((t) => [t.key, t.data]));
+  assert.deepEqual(byKey.r1, { text: '你好,世界', source: 'web' });
+  assert.deepEqual(byKey.r2, { text: '他说"好"', source: '书' });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
