@@ -188,6 +188,7 @@ int api_tasks_import(struct request *req)
 }
 
 struct task_list {
+    const char *key; /* ?key=: the task with this key only */
     int64_t project_id, after;
     int state, limit;
     struct arena *a;
@@ -198,6 +199,24 @@ struct task_list {
 static int task_list_fn(struct store_tx *tx, void *ctx)
 {
     struct task_list *c = ctx;
+    if (c->key) {
+        /* keys are unique in a project: the page is that task or nothing */
+        int64_t id;
+        c->n = 0;
+        c->items = arena_calloc(c->a, 1, sizeof(*c->items));
+        if (!c->items)
+            return -ENOMEM;
+        int r = store_task_find_key(tx, c->project_id, c->key, &id);
+        if (r == -ERR_NOT_FOUND)
+            return 0;
+        if (r < 0)
+            return r;
+        r = store_task_get(tx, 0, id, c->a, &c->items[0]);
+        if (r < 0)
+            return r;
+        c->n = (c->state < 0 || c->items[0].state == c->state) && id > c->after;
+        return 0;
+    }
     return store_task_list(tx, c->project_id, c->state, c->after, c->limit, c->a, &c->items, &c->n);
 }
 
@@ -210,6 +229,9 @@ int api_tasks_list(struct request *req)
     const char *state = http_query(req, "state");
     if (state && (c.state = task_state_parse(state)) < 0)
         return reply_invalid(req, "state", "must be one of open, in_progress, done");
+    c.key = http_query(req, "key");
+    if (c.key && (!*c.key || strlen(c.key) > TASK_KEY_MAX))
+        return reply_invalid(req, "key", "must be 1 to %d bytes", TASK_KEY_MAX);
     struct store_project p;
     int r = project_get(app->store, req->principal.org_id, c.project_id, &req->arena, &p);
     if (r < 0)

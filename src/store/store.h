@@ -270,6 +270,8 @@ int store_task_insert(struct store_tx *tx,
                       int64_t priority,
                       int64_t now,
                       int64_t *ret_id);
+/* The id of the task with `key` in the project; -ERR_NOT_FOUND when none. */
+int store_task_find_key(struct store_tx *tx, int64_t project_id, const char *key, int64_t *ret_id);
 /* Scoped by org through the project (0: any). */
 int store_task_get(struct store_tx *tx,
                    int64_t org_id,

@@ -201,6 +201,18 @@ int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t las
 
 /* ---- tasks ---- */
 
+int store_task_find_key(struct store_tx *tx, int64_t project_id, const char *key, int64_t *ret_id)
+{
+    STMT_OR_FAIL(q, tx, ST_TASK_BY_KEY, "SELECT id FROM tasks WHERE project_id = ? AND key = ?");
+    db_bind_int64(tx, q, 1, project_id);
+    db_bind_text(tx, q, 2, key);
+    int r = db_step(tx, q);
+    if (r == 1)
+        *ret_id = db_int64(tx, q, 0);
+    db_reset(tx, q);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_NOT_FOUND;
+}
+
 int store_task_insert(struct store_tx *tx,
                       int64_t project_id,
                       int overlap,
@@ -228,14 +240,8 @@ int store_task_insert(struct store_tx *tx,
     if (r == 1)
         return 1;
 
-    STMT_OR_FAIL(q, tx, ST_TASK_BY_KEY, "SELECT id FROM tasks WHERE project_id = ? AND key = ?");
-    db_bind_int64(tx, q, 1, project_id);
-    db_bind_text(tx, q, 2, key);
-    r = db_step(tx, q);
-    if (r == 1)
-        *ret_id = db_int64(tx, q, 0);
-    db_reset(tx, q);
-    return r < 0 ? r : r == 1 ? 0 : -ERR_STORE;
+    r = store_task_find_key(tx, project_id, key, ret_id);
+    return r == -ERR_NOT_FOUND ? -ERR_STORE : r;
 }
 
 #define TASK_COLS                                                                                  \

@@ -352,3 +352,23 @@ def test_many_errors_are_capped(world, text_project):
     assert res["errors"][0]["at"] == "line 1" and res["errors"][-1]["at"] == "line 1000"
     assert [t["key"] for t in all_tasks(owner, pid)] == ["last"]
 
+
+
+def test_task_list_by_key(world, text_project):
+    client = world.a["manager"]
+    pid = text_project["id"]
+    res = expect(import_array(client, pid, [{"key": "找我-1", "data": {"text": "甲"}},
+                                            {"key": "other", "data": {"text": "乙"}}]), 200)
+    assert res["errors"] == []
+    got = expect(client.get(tasks_path(pid, "?key=%E6%89%BE%E6%88%91-1")), 200)
+    assert [t["key"] for t in got["items"]] == ["找我-1"]
+    assert got["items"][0]["data"] == {"text": "甲"}
+    # no such key, or a state that does not match: an empty page
+    assert expect(client.get(tasks_path(pid, "?key=nope")), 200) == {"items": [], "next_after": None}
+    assert expect(client.get(tasks_path(pid, "?key=other&state=done")), 200)["items"] == []
+    # a key of another project finds nothing here
+    other = make_project(world.a["owner"])
+    expect(import_array(client, other["id"], [{"key": "elsewhere", "data": {"text": "丙"}}]), 200)
+    assert expect(client.get(tasks_path(pid, "?key=elsewhere")), 200)["items"] == []
+    expect(client.get(tasks_path(pid, "?key=")), 400, "invalid_request", "key")
+    expect(client.get(tasks_path(pid, "?key=" + "k" * 513)), 400, "invalid_request", "key")

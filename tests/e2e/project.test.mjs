@@ -197,6 +197,17 @@ test('project page: import, live counts, filter, paging, export, members', async
   await waitText(page, '[data-testid=page-no]', /第 1 页/);
   await page.waitForFunction((id) => Number(document.querySelector('[data-testid=tasks] tbody tr').dataset.task) === id, p1);
 
+  // find a task by key (Enter), then clear the box: every task again
+  await page.fill('[data-testid=key-search]', 'k42');
+  await page.press('[data-testid=key-search]', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=tasks] tbody tr').length === 1);
+  assert.match(await page.textContent('[data-testid=tasks] tbody tr'), /k42/);
+  await page.fill('[data-testid=key-search]', 'no-such-key');
+  await page.press('[data-testid=key-search]', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=tasks] tbody tr').length === 0);
+  await page.fill('[data-testid=key-search]', '');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=tasks] tbody tr').length === 100);
+
   // the export downloads as JSON Lines, one line per task
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export]')]);
   const exported = readFileSync(await download.path(), 'utf8').split('\n').filter((l) => l !== '');

@@ -176,6 +176,7 @@ export const en: Catalogue = {
   'proj.count.open': '{n} open',
   'proj.tasks': 'Tasks',
   'proj.filter': 'State',
+  'proj.keySearch': 'Find a task by key (Enter)',
   'proj.state.all': 'All',
   'proj.state.open': 'Open',
   'proj.state.in_progress': 'In progress',

@@ -176,6 +176,7 @@ export const zh = {
   'proj.count.open': '未开始 {n}',
   'proj.tasks': '任务',
   'proj.filter': '状态',
+  'proj.keySearch': '按键查找任务（回车）',
   'proj.state.all': '全部',
   'proj.state.open': '未开始',
   'proj.state.in_progress': '进行中',

@@ -210,6 +210,9 @@ function ProgressBars({ counts }: { counts: Counts }) {
 
 function TaskTable({ projectId, version }: { projectId: number; version: number }) {
   const [filter, setFilter] = useState<StateFilter>('');
+  /* ?key=: a task key to find (keys are unique in a project); '' lists every task */
+  const [key, setKey] = useState('');
+  const [keyInput, setKeyInput] = useState('');
   /* after= cursors of the pages on the way to this one; the top is this page's. */
   const [cursors, setCursors] = useState<Array<number | null>>([null]);
   const [page, setPage] = useState<{ items: TaskRow[]; next_after: number | null } | null>(null);
@@ -230,6 +233,7 @@ function TaskTable({ projectId, version }: { projectId: number; version: number 
     let alive = true;
     const q = new URLSearchParams({ limit: String(PAGE) });
     if (filter) q.set('state', filter);
+    if (key) q.set('key', key);
     if (after !== null) q.set('after', String(after));
     setBusy(true);
     api<{ items: TaskRow[]; next_after: number | null }>('GET', `/api/v1/projects/${projectId}/tasks?${q}`)
@@ -243,7 +247,7 @@ function TaskTable({ projectId, version }: { projectId: number; version: number 
     return () => {
       alive = false;
     };
-  }, [projectId, filter, cursors]);
+  }, [projectId, filter, key, cursors]);
 
   const pageNo = cursors.length;
   return (
@@ -267,6 +271,30 @@ function TaskTable({ projectId, version }: { projectId: number; version: number 
             ))}
           </select>
         </label>
+        <form
+          class="key-search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            setKey(keyInput.trim());
+            setCursors([null]);
+          }}
+        >
+          <input
+            data-testid="key-search"
+            type="search"
+            placeholder={t('proj.keySearch')}
+            value={keyInput}
+            maxLength={512}
+            onInput={(e) => {
+              const v = (e.target as HTMLInputElement).value;
+              setKeyInput(v);
+              if (!v.trim() && key) {
+                setKey('');
+                setCursors([null]);
+              }
+            }}
+          />
+        </form>
         <span class="spacer" />
         <button
           data-testid="prev"
