@@ -175,4 +175,151 @@ int story_chapters(const struct story_text *t, struct story_chapters *ret);
 /* Free a chapter list; accepts NULL and an already released list. */
 void story_chapters_release(struct story_chapters *c);
 
+/* ---- scenes, paragraphs, utterances (scenes.c, dialogue.c) ------------
+ *
+ * All offsets below are in Unicode code points of the *chapter body*
+ * (text [chapter->begin, chapter->end) of story_text.text), so that a scene
+ * or an utterance can be located without the rest of the novel.
+ */
+
+/* Why a scene starts where it does. */
+enum story_scene_break {
+    STORY_BREAK_START = 0, /* the chapter's first scene */
+    STORY_BREAK_SEPARATOR, /* a separator line (***, ＊＊＊, ——, ……, ◇◇◇, 一 alone) */
+    STORY_BREAK_TIME,      /* a time shift opening a paragraph: 次日, 当晚, 三日后 */
+    STORY_BREAK_PLACE,     /* a place shift: 却说, 话分两头, 与此同时, 且说 */
+    STORY_BREAK_LENGTH,    /* a long scene cut at a paragraph boundary */
+};
+
+enum story_utterance_kind {
+    STORY_UTT_DIALOGUE = 0, /* spoken aloud, in quotes */
+    STORY_UTT_MONOLOGUE,    /* inner speech: 心想/暗道/心道/寻思 + quote or colon */
+    STORY_UTT_NARRATION,    /* the text between utterances (not emitted as utterances) */
+};
+
+struct story_utterance {
+    size_t begin, end;       /* the quoted words, quotes excluded, in the chapter body */
+    size_t qbegin, qend;     /* including the quote marks (== begin/end when unquoted) */
+    enum story_utterance_kind kind;
+    const char *speaker;     /* the attributed name, or NULL when unknown */
+    double confidence;       /* 0..1: how sure the attribution is */
+    const char *rule;        /* static: "tag-before", "tag-after", "alternation", ... */
+    size_t scene;            /* 0-based scene index within the chapter */
+    size_t paragraph;        /* index into story_chapter_parts.paragraphs */
+};
+
+/* Blank lines and separator lines (***) are not paragraphs; scenes still cover them. */
+struct story_paragraph {
+    size_t begin, end; /* one line of the normalised text, newline excluded */
+};
+
+struct story_scene {
+    size_t index; /* 0-based within the chapter */
+    size_t begin, end;
+    enum story_scene_break cause;
+    size_t first_paragraph, n_paragraphs; /* into story_chapter_parts.paragraphs */
+    size_t first_utterance, n_utterances; /* into story_chapter_parts.utterances */
+};
+
+/* One chapter cut into paragraphs, scenes and utterances. */
+struct story_chapter_parts {
+    const char *body; /* the chapter body, UTF-8 (owned by arena) */
+    size_t body_bytes, body_chars;
+    struct story_paragraph *paragraphs;
+    size_t n_paragraphs;
+    struct story_scene *scenes;
+    size_t n_scenes;
+    struct story_utterance *utterances;
+    size_t n_utterances;
+    struct arena arena; /* owns everything above */
+};
+
+struct story_scene_opts {
+    size_t max_scene_chars; /* 0: 1500; a longer scene is cut at a paragraph */
+    size_t min_scene_chars; /* 0: 80; a shorter one joins its neighbour */
+};
+
+/*
+ * Cut one chapter (text [c->byte_begin, c->byte_end) of t) into paragraphs,
+ * scenes and utterances, with speakers attributed (dialogue.c). known may
+ * list roster names (NULL-terminated, may be NULL) that help attribution.
+ * Returns 0, -EILSEQ (body not well-formed UTF-8) or -ENOMEM; *ret is
+ * written only on success and released with story_parts_release. Scenes
+ * cover the body contiguously (none for an empty body); an utterance lies
+ * within one paragraph, hence one scene. Rules: scenes.c and dialogue.c.
+ */
+int story_chapter_split(const struct story_text *t,
+                        const struct story_chapter *c,
+                        const struct story_scene_opts *o,
+                        const char *const *known,
+                        struct story_chapter_parts *ret);
+
+/* The same, on a bare UTF-8 body (sync and tests): body[0..len). */
+int story_body_split(const char *body,
+                     size_t len,
+                     const struct story_scene_opts *o,
+                     const char *const *known,
+                     struct story_chapter_parts *ret);
+
+/* Free what story_*_split made; accepts NULL and released parts. */
+void story_parts_release(struct story_chapter_parts *p);
+
+/* ---- roster (roster.c) ----------------------------------------------- */
+
+struct story_name {
+    const char *name; /* as it appears: 宋江 */
+    size_t speaks;    /* utterances attributed to it */
+    size_t mentions;  /* occurrences in the text */
+};
+
+/* Candidate character names of a novel, most frequent first. */
+struct story_roster {
+    struct story_name *v;
+    size_t n;
+    struct arena arena;
+};
+
+/* Collect names from the speaker tags of parts[0..n) and count their
+ * mentions in the bodies; names that never speak and are mentioned fewer
+ * than min_mentions times are left out. Returns 0 or -ENOMEM. */
+int story_roster_collect(const struct story_chapter_parts *parts,
+                         size_t n,
+                         size_t min_mentions,
+                         struct story_roster *ret);
+
+/* Free a roster; accepts NULL and a released roster. */
+void story_roster_release(struct story_roster *r);
+
+/* ---- rule-based drafter (draft.c) --------------------------------------
+ *
+ * Drafts one scene's shot list in the storyboard result format (issue 5's
+ * contract): {"shots":[{"id","size","angle","move","picture","characters",
+ * "dialogue","sound","transition","duration","notes","source"}]}, source
+ * offsets in code points of the *scene text* (the task's data.text).
+ */
+struct story_cast {
+    const char *name; /* a name or alias */
+    const char *id;   /* the roster id it stands for ("c12") */
+};
+
+struct story_draft_opts {
+    double speech_rate;   /* characters per second of dialogue (0: 4.0) */
+    double action_seconds; /* seconds for a shot without dialogue (0: 3.0) */
+    const struct story_cast *cast; /* names -> roster ids, may be NULL */
+    size_t n_cast;
+    /* a new stable shot id each call, e.g. "s000123"; written to out[cap] */
+    void (*next_id)(void *ctx, char *out, size_t cap);
+    void *id_ctx;
+};
+
+/*
+ * Draft the shots of scene s of parts. Returns a new json_t (the result
+ * object) or NULL on allocation failure. Pure: the same input and ids give
+ * the same output.
+ */
+struct json_t;
+struct json_t *story_draft_scene(const struct story_chapter_parts *parts,
+                                 const struct story_scene *s,
+                                 const struct story_draft_opts *o);
+
 #endif

@@ -121,4 +121,44 @@ enum story_site {
 enum story_site
 story_site_classify(struct str line, bool edge, size_t *ret_cut, const char **ret_reason);
 
+/* ---- scenes, dialogue, roster (scenes.c, dialogue.c, roster.c) ------- */
+
+/* A chapter body decoded once: code point i is cp[i] at bytes
+ * [byte[i], byte[i + 1]); byte[n] == len. */
+struct story_body {
+    const char *p;
+    size_t len;
+    const uint32_t *cp;
+    const size_t *byte;
+    size_t n;
+};
+
+/*
+ * Find the utterances in parts->paragraphs of b and attribute their
+ * speakers (dialogue.c). Fills parts->utterances (in parts->arena, ordered
+ * by begin, .scene left 0 for the caller). Returns 0 or -ENOMEM.
+ */
+int story_dialogue_scan(const struct story_body *b,
+                        struct story_chapter_parts *parts,
+                        const char *const *known);
+
+/* A set of names (byte strings that outlive it), open addressing (roster.c). */
+struct story_nameset {
+    struct story_name_slot {
+        const char *p; /* NULL: empty slot */
+        size_t len;
+        size_t value; /* the caller's payload */
+    } *slots;
+    size_t cap, n;
+    size_t max_len; /* longest name, in bytes */
+};
+
+/* Add p[0..len); 1 added, 0 already there, -ENOMEM. *ret_slot (may be NULL) is its slot. */
+int story_nameset_add(struct story_nameset *s, const char *p, size_t len, struct story_name_slot **ret_slot);
+
+/* The slot of p[0..len), or NULL. */
+struct story_name_slot *story_nameset_find(const struct story_nameset *s, const char *p, size_t len);
+
+void story_nameset_release(struct story_nameset *s);
+
 #endif
