@@ -65,6 +65,11 @@ static const struct {
       "{\"mode\":\"rubric\",\"criteria\":[{\"name\":\"a\",\"min\":1,\"max\":5},"
       "{\"name\":\"b\",\"min\":-2,\"max\":2}]}",
       "{\"prompt\":\"Hi\",\"responses\":[{\"id\":\"a\",\"text\":\"x\"}]}" },
+    { "storyboard",
+      "{\"custom_fields\":[{\"name\":\"l\",\"type\":\"choice\",\"options\":[\"a\"]},"
+      "{\"name\":\"n\",\"type\":\"number\"}]}",
+      "{\"novel\":1,\"chapter\":{\"index\":1,\"title\":\"t\",\"volume\":null},"
+      "\"scene\":0,\"text\":\"\xe5\xae\x8b\xe6\xb1\x9f\xe9\x81\x93" "abc\"}" },
 };
 
 #define N_FIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))

@@ -23,6 +23,7 @@ static const struct schema_kind *const kinds[] = {
     &schema_kind_image,
     &schema_kind_text,
     &schema_kind_llm,
+    &schema_kind_storyboard,
 };
 
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -31,6 +32,7 @@ static const char *const kind_names[N_KINDS + 1] = {
     "image",
     "text",
     "llm",
+    "storyboard",
     NULL,
 };
 

@@ -33,6 +33,7 @@
 extern const struct schema_kind schema_kind_image;
 extern const struct schema_kind schema_kind_text;
 extern const struct schema_kind schema_kind_llm;
+extern const struct schema_kind schema_kind_storyboard;
 
 /* ---- the walk: path and rejection ---- */
 

@@ -218,7 +218,7 @@ static void test_kind_table(void **state)
         assert_non_null(kind->check_result);
         assert_non_null(kind->labels);
     }
-    assert_int_equal(n, 3); /* image, text, llm */
+    assert_int_equal(n, 4); /* image, text, llm, storyboard */
 }
 
 static void test_schema_fail(void **state)
@@ -1266,7 +1266,11 @@ static void test_unchecked_inputs(void **state)
                 assert_true(r == 0 || r == -ERR_INVALID_RESULT);
                 json_decref(result);
             }
-            assert_int_equal(kind->check_config(config, NULL), -ERR_INVALID_REQUEST);
+            /* {} is the storyboard kind's all-defaults config */
+            if (strcmp(names[k], "storyboard") == 0 && strcmp(configs[i], "{}") == 0)
+                assert_int_equal(kind->check_config(config, NULL), 0);
+            else
+                assert_int_equal(kind->check_config(config, NULL), -ERR_INVALID_REQUEST);
             json_decref(config);
         }
         assert_int_equal(kind->check_config(NULL, NULL), -ERR_INVALID_REQUEST);
