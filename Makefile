@@ -8,7 +8,7 @@ DATA       ?= data
 LISTEN     ?= 127.0.0.1:8080
 PYTEST     := /usr/bin/python3 -m pytest
 
-.PHONY: all setup build build-asan web run check check-unit check-api check-e2e check-pg check-asan fuzz bench bench-pg clean format
+.PHONY: all setup build build-asan web run check check-unit check-api check-e2e check-pg check-asan fuzz bench bench-pg bench-story clean format
 
 all: build
 
@@ -81,6 +81,12 @@ fuzz:
 
 bench: build
 	bench/run.sh $(BUILD)
+
+# Novel -> storyboard: the pipeline on each test novel, and the sync of one appended chapter.
+NOVELS ?= ../shared/testdata/novels
+bench-story: build
+	@for f in $(NOVELS)/*.txt; do echo "$$f"; $(BUILD)/bench/story_pipeline "$$f" $$(case "$$f" in *traditional*) echo --t2s;; esac); done
+	$(BUILD)/bench/story_pipeline $(NOVELS)/shuihuzhuan.utf8.txt --sync 100
 
 # PostgreSQL: 1 node and 2 nodes behind nginx vs pgbench on the same claim SQL (bench/README.md).
 bench-pg: build

@@ -15,6 +15,8 @@ static const struct cli_command commands[] = {
     { "project create", "create a project", cli_project_create, cli_project_create_usage },
     { "import", "import tasks (JSON Lines or a JSON array)", cli_import, cli_import_usage },
     { "export", "export a project's tasks and annotations", cli_export, cli_export_usage },
+    { "story import", "ingest or sync a novel into a storyboard project", cli_story_import, cli_story_import_usage },
+    { "story export", "write a project's storyboard (json, csv, fountain, srt, html)", cli_story_export, cli_story_export_usage },
     { "backup", "write an online backup of the data dir's database", cli_backup, cli_backup_usage },
     { "migrate", "copy a store into another (SQLite to PostgreSQL)", cli_migrate, cli_migrate_usage },
 };

@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "core/err.h"
 #include "project/project.h"
+#include "storyboard/storyboard.h"
 
 struct export_stream {
     struct store_tx *tx;
@@ -41,6 +42,31 @@ static void export_release(void *ctx)
     free(e);
 }
 
+/* A storyboard format: built whole from one snapshot (a novel's storyboard is a few MB). */
+static int export_storyboard(struct request *req, const struct store_project *p, const char *format)
+{
+    struct buf out;
+    buf_init(&out, 0);
+    int r = storyboard_export(api_app(req)->store, p, format, &out);
+    if (r < 0) {
+        buf_release(&out);
+        if (r == -ERR_NOT_FOUND)
+            return http_reply_error(req, 404, "not_found", "this project has no novel yet", NULL), HTTP_DONE;
+        return reply_errno(req, r);
+    }
+    char disposition[128];
+    snprintf(disposition, sizeof(disposition), "attachment; filename=\"project-%lld-%s.%s\"",
+             (long long)p->id, format, storyboard_format_ext(format));
+    http_add_header(req, "Content-Disposition", disposition);
+    http_add_header(req, "Cache-Control", "no-store");
+    if (strcmp(format, "storyboard-html") == 0)
+        http_add_header(req, "Content-Security-Policy",
+                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+                        "form-action 'none'; frame-ancestors 'none'");
+    http_reply_buf(req, 200, storyboard_format_mime(format), &out);
+    return HTTP_DONE;
+}
+
 int api_export(struct request *req)
 {
     struct api_app *app = api_app(req);
@@ -50,13 +76,16 @@ int api_export(struct request *req)
     const char *format = http_query(req, "format");
     if (!format)
         format = "jsonl";
-    if (strcmp(format, "jsonl") != 0)
-        return reply_invalid(req, "format", "must be one of: jsonl");
-
     struct store_project p;
     int r = project_get(app->store, req->principal.org_id, id, &req->arena, &p);
     if (r < 0)
         return reply_errno(req, r);
+    bool storyboard = strcmp(p.kind, "storyboard") == 0;
+    if (storyboard && storyboard_format_known(format))
+        return export_storyboard(req, &p, format);
+    if (strcmp(format, "jsonl") != 0)
+        return reply_invalid(req, "format", "must be one of: jsonl%s%s", storyboard ? ", " : "",
+                             storyboard ? storyboard_format_list() : "");
 
     struct export_stream *e = calloc(1, sizeof(*e));
     if (!e)

@@ -43,7 +43,10 @@ void review_to_jw(struct jw *w, const struct store_review *r)
 static void finish(struct review_call *c, int r)
 {
     struct request *req = c->ctx;
-    if (r == -ERR_CONFLICT) {
+    if (r == -ERR_CONFLICT && c->action == REVIEW_RELEASE) {
+        http_reply_error(req, 409, "conflict", "the caller holds no review lease on this annotation",
+                         NULL);
+    } else if (r == -ERR_CONFLICT) {
         http_reply_error(req, 409, "conflict",
                          "the annotation is not awaiting review, or another reviewer holds it",
                          NULL);
@@ -52,6 +55,8 @@ static void finish(struct review_call *c, int r)
                          NULL);
     } else if (r < 0) {
         reply_errno(req, r);
+    } else if (c->action == REVIEW_RELEASE) {
+        http_reply_empty(req, 204);
     } else if (c->action == REVIEW_NEXT && !c->found) {
         http_reply_empty(req, 204);
     } else {
@@ -105,6 +110,17 @@ int api_review_next(struct request *req)
     if (!c)
         return reply_errno(req, -ENOMEM);
     if (param_id_or_reply(req, 0, &c->project_id) < 0)
+        return HTTP_DONE;
+    return run(req, c);
+}
+
+/* Hand back a held review lease ("skip"): 204, 409 when the caller holds none on it. */
+int api_review_release(struct request *req)
+{
+    struct review_call *c = new_call(req, REVIEW_RELEASE);
+    if (!c)
+        return reply_errno(req, -ENOMEM);
+    if (param_id_or_reply(req, 0, &c->annotation_id) < 0)
         return HTTP_DONE;
     return run(req, c);
 }

@@ -19,6 +19,8 @@ struct route_def {
 };
 
 #define JSON HTTP_BODY_JSON
+/* who may edit a storyboard's roster: everyone who works on it */
+#define ROLES_EDIT (ROLE_OWNER | ROLE_MANAGER | ROLE_REVIEWER | ROLE_ANNOTATOR)
 
 static const struct route_def table[] = {
     /* method  path                               handler             who may call   cap         flags */
@@ -39,10 +41,12 @@ static const struct route_def table[] = {
     { { "POST",   "/api/v1/users",                  api_users_create,   ROLES_MANAGE,  0, JSON, NULL }, CAP_SMALL },
     { { "GET",    "/api/v1/users",                  api_users_list,     ROLES_MANAGE,  0, 0, NULL }, CAP_NONE },
     { { "GET",    "/api/v1/users/{id}",             api_users_get,      ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "PATCH",  "/api/v1/users/{id}",             api_users_update,   ROLES_MANAGE,  0, JSON, NULL }, CAP_SMALL },
 
     { { "POST",   "/api/v1/projects",               api_projects_create, ROLES_MANAGE, 0, JSON, NULL }, CAP_BODY },
     { { "GET",    "/api/v1/projects",               api_projects_list,  ROLES_ALL,     0, 0, NULL }, CAP_NONE },
     { { "GET",    "/api/v1/projects/{id}",          api_projects_get,   ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "PATCH",  "/api/v1/projects/{id}",          api_projects_update, ROLES_MANAGE, 0, JSON, NULL }, CAP_BODY },
     { { "POST",   "/api/v1/projects/{id}/tasks",    api_tasks_import,   ROLES_MANAGE,  0, HTTP_BODY_STREAM, api_tasks_import_body }, CAP_IMPORT },
     { { "GET",    "/api/v1/projects/{id}/tasks",    api_tasks_list,     ROLES_READ,    0, 0, NULL }, CAP_NONE },
     { { "GET",    "/api/v1/projects/{id}/export",   api_export,         ROLES_MANAGE,  0, 0, NULL }, CAP_NONE },
@@ -59,7 +63,19 @@ static const struct route_def table[] = {
 
     { { "GET",    "/api/v1/projects/{id}/review/next", api_review_next, ROLES_REVIEW,  0, 0, NULL }, CAP_NONE },
     { { "POST",   "/api/v1/annotations/{id}/review", api_review_add,    ROLES_REVIEW,  0, JSON, NULL }, CAP_BODY },
+    { { "POST",   "/api/v1/annotations/{id}/review/release", api_review_release, ROLES_REVIEW, 0, 0, NULL }, CAP_SMALL },
     { { "GET",    "/api/v1/annotations/{id}/reviews", api_annotation_reviews, ROLES_ALL, 0, 0, NULL }, CAP_NONE },
+
+    { { "POST",   "/api/v1/projects/{id}/novel",    api_novel_import,   ROLES_MANAGE,  0, 0, NULL }, CAP_IMPORT },
+    { { "GET",    "/api/v1/projects/{id}/novel",    api_novel_get,      ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/projects/{id}/characters", api_characters_list, ROLES_ALL,  0, 0, NULL }, CAP_NONE },
+    { { "POST",   "/api/v1/projects/{id}/characters", api_characters_create, ROLES_EDIT, 0, JSON, NULL }, CAP_SMALL },
+    { { "PATCH",  "/api/v1/projects/{id}/characters/{cid}", api_characters_update, ROLES_EDIT, 0, JSON, NULL }, CAP_SMALL },
+    { { "POST",   "/api/v1/projects/{id}/characters/{cid}/merge", api_characters_merge, ROLES_EDIT, 0, JSON, NULL }, CAP_SMALL },
+    { { "DELETE", "/api/v1/projects/{id}/characters/{cid}", api_characters_delete, ROLES_MANAGE, 0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/projects/{id}/story/flags", api_story_flags, ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/tasks/{id}/flags",       api_task_flags,     ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "POST",   "/api/v1/story/flags/{id}/resolve", api_story_flag_resolve, ROLES_REVIEW, 0, 0, NULL }, CAP_SMALL },
 
     { { "POST",   "/api/v1/media",                  api_media_upload,   ROLES_MANAGE,  0, HTTP_BODY_STREAM, api_media_upload_body }, CAP_UPLOAD },
     { { "GET",    "/api/v1/media/{id}",             api_media_get,      ROLES_ALL,     0, 0, NULL }, CAP_NONE },

@@ -1,9 +1,11 @@
 /*
  * users.c: the org's people and their roles.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "core/clock.h"
 #include "core/err.h"
 
 static const char *const user_keys[] = { "login", "password", "name", "role", "org", NULL };
@@ -108,5 +110,88 @@ int api_users_get(struct request *req)
         return HTTP_DONE;
     if (id != req->principal.user_id && !http_has_role(req, ROLES_MANAGE))
         return reply_errno(req, -ERR_FORBIDDEN);
+    return reply_user(req, 200, req->principal.org_id, id);
+}
+
+/* ---- PATCH /users/{id}: role and name ---- */
+
+static const char *const user_patch_keys[] = { "role", "name", NULL };
+
+/* Roles by power, to tell a raise from a lowering. */
+static int role_rank(const char *role)
+{
+    static const char *const order[] = { "viewer", "annotator", "reviewer", "manager", "owner" };
+    for (int i = 0; i < 5; i++)
+        if (strcmp(role, order[i]) == 0)
+            return i + 1;
+    return 0;
+}
+
+struct user_update {
+    int64_t org_id, id, by_user;
+    const char *seen_role, *role, *name;
+};
+
+static int user_update_fn(struct store_tx *tx, void *ctx)
+{
+    struct user_update *c = ctx;
+    return store_user_update(tx, c->org_id, c->id, c->seen_role, c->role, c->name, c->by_user,
+                             clock_now_ms());
+}
+
+/*
+ * The rules of POST /users hold: only an owner makes owners, and only an
+ * owner changes one; nobody raises their own role; the org keeps an owner.
+ */
+int api_users_update(struct request *req)
+{
+    int64_t id;
+    json_t *body;
+    const char *role, *name;
+    if (param_id_or_reply(req, 0, &id) < 0 || parse_body_object(req, &body) < 0 ||
+        check_keys_or_reply(req, body, user_patch_keys) < 0 ||
+        get_string_or_reply(req, body, "role", false, &role) < 0 ||
+        get_string_or_reply(req, body, "name", false, &name) < 0)
+        return HTTP_DONE;
+    if (!role && !name)
+        return reply_invalid(req, "", "nothing to change: role or name");
+    const char *msg;
+    if (name && (msg = auth_check_name(name)))
+        return reply_invalid(req, "name", "%s", msg);
+    if (role && !auth_role_valid(role))
+        return reply_invalid(req, "role", "must be one of owner, manager, reviewer, annotator, viewer");
+
+    struct user_read cur = { .org_id = req->principal.org_id, .id = id, .a = &req->arena };
+    int r = store_read(api_app(req)->store, user_read_fn, &cur);
+    if (r < 0)
+        return reply_errno(req, r);
+    bool owner = http_has_role(req, ROLE_OWNER);
+    if (role && strcmp(role, "owner") == 0 && !owner) {
+        http_reply_error(req, 403, "forbidden", "only an owner may make owners", "role");
+        return HTTP_DONE;
+    }
+    if (strcmp(cur.u.role, "owner") == 0 && !owner) {
+        http_reply_error(req, 403, "forbidden", "only an owner may change an owner", NULL);
+        return HTTP_DONE;
+    }
+    if (role && id == req->principal.user_id && role_rank(role) > role_rank(cur.u.role)) {
+        http_reply_error(req, 403, "forbidden", "a user may not raise their own role", "role");
+        return HTTP_DONE;
+    }
+
+    struct user_update c = { .org_id = req->principal.org_id, .id = id,
+                             .by_user = req->principal.user_id, .seen_role = cur.u.role,
+                             .role = role, .name = name };
+    r = store_write(api_app(req)->store, user_update_fn, &c);
+    if (r == -ERR_CONFLICT) {
+        bool demotes_owner = role && strcmp(cur.u.role, "owner") == 0 && strcmp(role, "owner") != 0;
+        http_reply_error(req, 409, "conflict",
+                         demotes_owner ? "the org must keep at least one owner"
+                                       : "the user's role changed meanwhile; read it again",
+                         "role");
+        return HTTP_DONE;
+    }
+    if (r < 0)
+        return reply_errno(req, r);
     return reply_user(req, 200, req->principal.org_id, id);
 }

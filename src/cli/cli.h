@@ -38,9 +38,13 @@ int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_backup(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
+int cli_story_import(int argc, char **argv);
+int cli_story_export(int argc, char **argv);
 
 extern const char cli_serve_usage[];
 extern const char cli_init_usage[];
+extern const char cli_story_import_usage[];
+extern const char cli_story_export_usage[];
 extern const char cli_org_add_usage[];
 extern const char cli_user_add_usage[];
 extern const char cli_project_create_usage[];

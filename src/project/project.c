@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,29 @@ static int int_field(const json_t *body, const char *key, int def, int min, int 
     return 0;
 }
 
+/* The "config" field: an object the kind's check_config accepts (path inside "config"). */
+static int config_check(const struct schema_kind *k, const json_t *config, struct schema_error *err)
+{
+    if (!json_is_object(config)) {
+        schema_fail(err, "config", "required, an object");
+        return -ERR_INVALID_REQUEST;
+    }
+    struct schema_error cerr = { "", "" };
+    if (k->check_config(config, &cerr) < 0) {
+        char path[sizeof(err->path) + 16];
+        snprintf(path, sizeof(path), "config%s%s", cerr.path[0] && cerr.path[0] != '[' ? "." : "",
+                 cerr.path);
+        schema_fail(err, path, "%s", cerr.message);
+        return -ERR_INVALID_REQUEST;
+    }
+    return 0;
+}
+
+static bool name_valid(const char *name)
+{
+    return name && *name && utf8_count(name, strlen(name)) <= PROJECT_NAME_MAX;
+}
+
 int project_parse(const json_t *body, struct project_spec *ret, struct schema_error *err)
 {
     if (!json_is_object(body)) {
@@ -51,7 +75,7 @@ int project_parse(const json_t *body, struct project_spec *ret, struct schema_er
         return -ERR_INVALID_REQUEST;
     }
     const char *name = json_get_str(body, "name");
-    if (!name || !*name || utf8_count(name, strlen(name)) > PROJECT_NAME_MAX) {
+    if (!name_valid(name)) {
         schema_fail(err, "name", "required, 1 to %d characters", PROJECT_NAME_MAX);
         return -ERR_INVALID_REQUEST;
     }
@@ -68,19 +92,10 @@ int project_parse(const json_t *body, struct project_spec *ret, struct schema_er
         return -ERR_INVALID_REQUEST;
     }
     json_t *config = json_object_get(body, "config");
-    if (!json_is_object(config)) {
-        schema_fail(err, "config", "required, an object");
-        return -ERR_INVALID_REQUEST;
-    }
-    struct schema_error cerr = { "", "" };
-    if (k->check_config(config, &cerr) < 0) {
-        char path[sizeof(err->path) + 16];
-        snprintf(path, sizeof(path), "config%s%s", cerr.path[0] && cerr.path[0] != '[' ? "." : "",
-                 cerr.path);
-        schema_fail(err, path, "%s", cerr.message);
-        return -ERR_INVALID_REQUEST;
-    }
-    int r = int_field(body, "overlap", 1, 1, PROJECT_OVERLAP_MAX, &ret->overlap, err);
+    int r = config_check(k, config, err);
+    if (r < 0)
+        return r;
+    r = int_field(body, "overlap", 1, 1, PROJECT_OVERLAP_MAX, &ret->overlap, err);
     if (r < 0)
         return r;
     r = int_field(body, "lease_seconds", 3600, 1, PROJECT_LEASE_MAX, &ret->lease_seconds, err);
@@ -90,6 +105,104 @@ int project_parse(const json_t *body, struct project_spec *ret, struct schema_er
     ret->kind = kind;
     ret->config = config;
     return 0;
+}
+
+int project_parse_patch(const json_t *body,
+                        const char *kind,
+                        struct project_spec *ret,
+                        struct schema_error *err)
+{
+    if (!json_is_object(body)) {
+        schema_fail(err, "", "must be an object");
+        return -ERR_INVALID_REQUEST;
+    }
+    const char *unknown = json_unknown_key(body, project_keys);
+    if (unknown) {
+        schema_fail(err, unknown, "unknown field");
+        return -ERR_INVALID_REQUEST;
+    }
+    json_t *v = json_object_get(body, "kind");
+    if (v && (!json_is_string(v) || strcmp(json_string_value(v), kind) != 0)) {
+        schema_fail(err, "kind", "a project's kind cannot change (it is %s)", kind);
+        return -ERR_INVALID_REQUEST;
+    }
+    struct project_spec p = { .kind = kind };
+    if (json_object_get(body, "name")) {
+        p.name = json_get_str(body, "name");
+        if (!name_valid(p.name)) {
+            schema_fail(err, "name", "1 to %d characters", PROJECT_NAME_MAX);
+            return -ERR_INVALID_REQUEST;
+        }
+    }
+    json_t *config = json_object_get(body, "config");
+    if (config) {
+        const struct schema_kind *k = schema_kind_find(kind);
+        if (!k) {
+            schema_fail(err, "kind", "unknown kind %s", kind);
+            return -ERR_INVALID_REQUEST;
+        }
+        int r = config_check(k, config, err);
+        if (r < 0)
+            return r;
+        p.config = config;
+    }
+    /* absent: 0, unchanged (0 itself is out of range and refused) */
+    int r = int_field(body, "overlap", 0, 1, PROJECT_OVERLAP_MAX, &p.overlap, err);
+    if (r < 0)
+        return r;
+    r = int_field(body, "lease_seconds", 0, 1, PROJECT_LEASE_MAX, &p.lease_seconds, err);
+    if (r < 0)
+        return r;
+    if (!p.name && !p.config && !p.overlap && !p.lease_seconds) {
+        schema_fail(err, "", "nothing to change: name, config, overlap or lease_seconds");
+        return -ERR_INVALID_REQUEST;
+    }
+    *ret = p;
+    return 0;
+}
+
+struct update_ctx {
+    int64_t org_id, id, user_id, blocking;
+    struct store_project_patch patch;
+};
+
+static int update_fn(struct store_tx *tx, void *ctx)
+{
+    struct update_ctx *c = ctx;
+    return store_project_update(tx, c->org_id, c->id, c->user_id, &c->patch, clock_now_ms(),
+                                &c->blocking);
+}
+
+int project_update(struct store *st,
+                   int64_t org_id,
+                   int64_t id,
+                   int64_t user_id,
+                   const struct project_spec *patch,
+                   int64_t *ret_blocking)
+{
+    struct buf config;
+    buf_init(&config, 0);
+    if (patch->config) {
+        int r = json_dump_buf(patch->config, &config);
+        if (r < 0) {
+            buf_release(&config);
+            return r;
+        }
+    }
+    struct update_ctx c = {
+        .org_id = org_id,
+        .id = id,
+        .user_id = user_id,
+        .patch = { .name = patch->name,
+                   .config = patch->config ? config.p : NULL,
+                   .overlap = patch->overlap,
+                   .lease_seconds = patch->lease_seconds },
+    };
+    int r = store_write(st, update_fn, &c);
+    buf_release(&config);
+    if (r == -ERR_CONFLICT && ret_blocking)
+        *ret_blocking = c.blocking;
+    return r < 0 ? r : 0;
 }
 
 struct create_ctx {
@@ -147,7 +260,10 @@ struct get_ctx {
 static int get_fn(struct store_tx *tx, void *ctx)
 {
     struct get_ctx *c = ctx;
-    return store_project_get(tx, c->org_id, c->id, c->a, c->p);
+    int r = store_project_get(tx, c->org_id, c->id, c->a, c->p);
+    if (r < 0)
+        return r;
+    return store_project_active(tx, c->id, clock_now_ms(), &c->p->n_active);
 }
 
 int project_get(struct store *st, int64_t org_id, int64_t id, struct arena *a, struct store_project *ret)
@@ -174,6 +290,7 @@ void project_to_jw(struct jw *w, const struct store_project *p)
     jw_kint(w, "overlap", p->overlap);
     jw_kint(w, "lease_seconds", p->lease_seconds);
     jw_ktime(w, "created_at", p->created_at);
+    jw_kint(w, "active_annotators", p->n_active);
     jw_key(w, "counts");
     jw_obj_begin(w);
     jw_kint(w, "total", p->n_tasks);

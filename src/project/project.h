@@ -46,13 +46,38 @@ struct project_spec {
  */
 int project_parse(const json_t *body, struct project_spec *ret, struct schema_error *err);
 
+/*
+ * Check a PATCH body for a project of kind `kind`: the fields of
+ * project_parse(), each optional, at least one; "kind" only with the
+ * project's own kind (it cannot change); "config" checked for the kind.
+ * Returns 0 with *ret (0/NULL: unchanged; config borrowed from body), or
+ * -ERR_INVALID_REQUEST with *err.
+ */
+int project_parse_patch(const json_t *body,
+                        const char *kind,
+                        struct project_spec *ret,
+                        struct schema_error *err);
+
+/*
+ * Apply a checked patch to project `id` of `org_id` by `user_id`
+ * (store_project_update: counters recomputed on a new overlap, audit,
+ * event). -ERR_NOT_FOUND; -ERR_CONFLICT with *ret_blocking (tasks holding
+ * more live leases + submissions than the new overlap).
+ */
+int project_update(struct store *st,
+                   int64_t org_id,
+                   int64_t id,
+                   int64_t user_id,
+                   const struct project_spec *patch,
+                   int64_t *ret_blocking);
+
 int project_create(struct store *st,
                    int64_t org_id,
                    int64_t user_id,
                    const struct project_spec *spec,
                    int64_t *ret_id);
 
-/* Read one project of the org (0: any); -ERR_NOT_FOUND otherwise. */
+/* Read one project of the org (0: any), with its active annotators; -ERR_NOT_FOUND otherwise. */
 int project_get(struct store *st, int64_t org_id, int64_t id, struct arena *a, struct store_project *ret);
 
 /* Append the project's JSON representation. */

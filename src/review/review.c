@@ -31,6 +31,8 @@ static int call_fn(struct store_tx *tx, void *ctx)
         return store_review_add(tx, c->org_id, c->user_id, c->annotation_id, c->verdict, c->comment,
                                 c->result, c->labels, c->nlabels, now, c->arena, &c->review,
                                 &c->fixed);
+    case REVIEW_RELEASE:
+        return store_review_release(tx, c->org_id, c->user_id, c->annotation_id, now);
     }
     return -EINVAL;
 }

@@ -35,13 +35,13 @@
 
 #define REVIEW_COMMENT_MAX 10000 /* bytes */
 
-enum review_action { REVIEW_NEXT, REVIEW_ADD };
+enum review_action { REVIEW_NEXT, REVIEW_ADD, REVIEW_RELEASE };
 
 struct review_call {
     enum review_action action;
     int64_t org_id, user_id; /* user: the reviewer */
     int64_t project_id;      /* next */
-    int64_t annotation_id;   /* add */
+    int64_t annotation_id;   /* add, release */
     const char *verdict;     /* add: "accept", "reject", "fix" */
     const char *comment;     /* add: "" when none */
     struct str result;       /* add, fix: the fixed result (compact JSON); {NULL, 0} otherwise */

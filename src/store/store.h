@@ -183,6 +183,23 @@ int store_user_list(struct store_tx *tx,
 int store_user_admin(struct store_tx *tx, struct arena *a, struct store_user *ret);
 int store_user_set_login_state(struct store_tx *tx, int64_t id, int failed, int64_t locked_until);
 
+/*
+ * Change user `id` of `org_id`: role and/or name (NULL: unchanged), with an
+ * audit row by `by_user`. `seen_role` is the role the caller's checks of
+ * who may grant what were made on. The org's role changes run one at a
+ * time (the org's row is locked on PostgreSQL). Returns 0; -ERR_NOT_FOUND;
+ * -ERR_CONFLICT when the org would be left without an owner, or when the
+ * user's role is no longer `seen_role`.
+ */
+int store_user_update(struct store_tx *tx,
+                      int64_t org_id,
+                      int64_t id,
+                      const char *seen_role,
+                      const char *role,
+                      const char *name,
+                      int64_t by_user,
+                      int64_t now);
+
 int store_token_create(struct store_tx *tx, const struct store_token *t, const char *hash, int64_t *ret_id);
 /* The live token with this hash and its user; -ERR_NOT_FOUND when absent or expired. */
 int store_token_lookup(struct store_tx *tx,
@@ -224,6 +241,8 @@ struct store_project {
     int64_t n_reviewed;
     int64_t n_accepted;
     int64_t n_rejected;
+    /* users holding a live lease: filled by store_project_active() (project_get), else 0 */
+    int64_t n_active;
 };
 
 enum task_state { TASK_OPEN = 0, TASK_IN_PROGRESS = 1, TASK_DONE = 2 };
@@ -256,6 +275,40 @@ int store_project_list(struct store_tx *tx,
                        int *ret_n);
 /* Add n new tasks (the last one `last_task_id`, which picks the counter shard) to the project's count. */
 int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t last_task_id, int64_t n);
+
+/*
+ * Active annotators of a project: distinct users holding a live lease
+ * (state leased, lease_until > now). O(live leases of the project): the
+ * partial index assignments_project_live (0005).
+ */
+int store_project_active(struct store_tx *tx, int64_t project_id, int64_t now, int64_t *ret_n);
+
+/* Changed settings of a project; NULL / 0 fields stay as they are. */
+struct store_project_patch {
+    const char *name;
+    const char *config; /* JSON text, already checked for the project's kind */
+    int overlap;        /* 1..PROJECT_OVERLAP_MAX, 0: unchanged */
+    int lease_seconds;  /* 0: unchanged */
+};
+
+/*
+ * Apply `patch` to project `id` of `org_id` (0: any), by `user_id`, with an
+ * audit row and a {"type":"project","action":"updated"} event on
+ * "projects" and "project.<id>". A new overlap recomputes every task's
+ * open_slots and state, and the project's counts, in the same transaction
+ * (PostgreSQL: under a SHARE ROW EXCLUSIVE lock of tasks, so no claim or
+ * submit runs with the old overlap meanwhile). Returns 0;
+ * -ERR_NOT_FOUND; -ERR_CONFLICT when some task holds more live leases +
+ * submissions than the new overlap (*ret_blocking: how many tasks; nothing
+ * changes).
+ */
+int store_project_update(struct store_tx *tx,
+                         int64_t org_id,
+                         int64_t id,
+                         int64_t user_id,
+                         const struct store_project_patch *patch,
+                         int64_t now,
+                         int64_t *ret_blocking);
 
 /*
  * Insert a task unless `key` exists in the project. Returns 1 (created,
@@ -494,6 +547,19 @@ int store_review_add(struct store_tx *tx,
                      struct store_review *ret,
                      struct store_annotation *ret_fixed);
 
+/*
+ * Hand back the review lease `reviewer_id` holds on annotation
+ * `annotation_id`: it is offered again at once, to other reviewers first
+ * (review/next gives the releasing reviewer their other candidates before
+ * it). Returns 0; -ERR_NOT_FOUND (not in the org); -ERR_CONFLICT when the
+ * reviewer holds no live lease on it.
+ */
+int store_review_release(struct store_tx *tx,
+                         int64_t org_id,
+                         int64_t reviewer_id,
+                         int64_t annotation_id,
+                         int64_t now);
+
 /* Reviews of an annotation, oldest first (the caller checked access). */
 int store_review_list(struct store_tx *tx,
                       int64_t annotation_id,
@@ -526,6 +592,186 @@ int store_export_jsonl(struct store_tx *tx,
                        int64_t *cursor,
                        int max_tasks,
                        struct buf *out);
+
+/* ------------------------------------------------------------------ */
+/* novel -> storyboard (store_story.c; 0004_story.sql)                 */
+
+struct store_novel {
+    int64_t id;
+    int64_t project_id;
+    int64_t org_id;
+    const char *title; /* NULL when unknown */
+    const char *encoding;
+    const char *converted; /* "t2s" or NULL */
+    int revision;          /* imports so far */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+struct store_chapter {
+    int64_t novel_id;
+    int idx; /* 1-based position in the novel */
+    const char *ckey;
+    const char *title;
+    const char *volume; /* NULL when none */
+    const char *hash;   /* sha256 hex of body */
+    int64_t chars;
+    int64_t utterances;
+    const char *body; /* NULL unless asked for */
+    int revision;     /* the import that last wrote it */
+    int64_t updated_at;
+};
+
+struct store_scene {
+    int64_t task_id;
+    int chapter_idx;
+    int scene; /* the task's data.scene (stable) */
+    int ord;   /* position in the chapter */
+    const char *hash;
+    bool removed;
+};
+
+/* -ERR_NOT_FOUND when the project has no novel yet. */
+int store_novel_get(struct store_tx *tx, int64_t project_id, struct arena *a, struct store_novel *ret);
+int store_novel_create(struct store_tx *tx, const struct store_novel *n, int64_t *ret_id);
+int store_novel_update(struct store_tx *tx, const struct store_novel *n);
+
+/* Chapters in order; bodies only when with_body. */
+int store_chapter_list(struct store_tx *tx,
+                       int64_t novel_id,
+                       bool with_body,
+                       struct arena *a,
+                       struct store_chapter **ret,
+                       int *ret_n);
+/* Insert or replace chapter (novel_id, idx). */
+int store_chapter_put(struct store_tx *tx, const struct store_chapter *c, int64_t now);
+
+/* Scenes of one chapter (chapter_idx > 0) or of the novel (0), in order. */
+int store_scene_list(struct store_tx *tx,
+                     int64_t novel_id,
+                     int chapter_idx,
+                     struct arena *a,
+                     struct store_scene **ret,
+                     int *ret_n);
+/* Insert or replace the scene row of s->task_id. */
+int store_scene_put(struct store_tx *tx, int64_t novel_id, const struct store_scene *s);
+
+/* Replace a task's data (a scene whose text a sync changed). */
+int store_task_set_data(struct store_tx *tx, int64_t task_id, const char *data);
+
+/* Machine results: append one; the latest one's result (NULL when none). */
+int store_prediction_add(struct store_tx *tx,
+                         int64_t task_id,
+                         int64_t project_id,
+                         const char *model,
+                         const char *model_version,
+                         const char *result,
+                         int64_t now);
+int store_prediction_latest(struct store_tx *tx, int64_t task_id, struct arena *a, char **ret);
+
+/* The task's newest annotation: 1 (found, *ret filled) or 0 (none). */
+int store_annotation_latest(struct store_tx *tx,
+                            int64_t task_id,
+                            struct arena *a,
+                            struct store_annotation *ret);
+/* A draft of the task that differs from `prediction` (human work in
+ * progress): 1 (*ret the newest such draft) or 0. */
+int store_task_human_draft(struct store_tx *tx,
+                           int64_t task_id,
+                           const char *prediction,
+                           struct arena *a,
+                           char **ret);
+/* Live leases of the task whose draft is still `old` get `draft`. */
+int store_task_drafts_replace(struct store_tx *tx, int64_t task_id, const char *old, const char *draft);
+
+/*
+ * A sync's new version of human work `prev` (its task's text changed):
+ * annotation version prev->version + 1, source "sync", same author,
+ * `result`. Review: when `flagged`, or when prev was waiting for review,
+ * the new version waits for review (prev's pending row is superseded);
+ * otherwise it carries prev's verdict. *ret gets the new annotation.
+ */
+int store_annotation_sync(struct store_tx *tx,
+                          const struct store_annotation *prev,
+                          const char *result,
+                          bool flagged,
+                          int64_t now,
+                          struct arena *a,
+                          struct store_annotation *ret);
+
+struct store_flag {
+    int64_t id;
+    int64_t project_id;
+    int64_t task_id;
+    const char *shot_id;
+    const char *reason; /* "source_changed" | "source_gone" | "scene_removed" */
+    const char *old_text;
+    const char *new_text;
+    const char *diff;
+    int64_t created_at;
+    int64_t resolved_at; /* 0: open */
+    int64_t resolved_by;
+};
+
+int store_flag_add(struct store_tx *tx, const struct store_flag *f);
+/* A project's flags (task_id 0) or one task's, newest first; open_only skips resolved ones. */
+int store_flag_list(struct store_tx *tx,
+                    int64_t project_id,
+                    int64_t task_id,
+                    bool open_only,
+                    int limit,
+                    struct arena *a,
+                    struct store_flag **ret,
+                    int *ret_n);
+/* Resolve flag `id` of a project of org_id; -ERR_NOT_FOUND otherwise. */
+int store_flag_resolve(struct store_tx *tx, int64_t org_id, int64_t id, int64_t user_id, int64_t now);
+
+struct store_character {
+    int64_t id;
+    int64_t project_id;
+    const char *name;
+    const char *aliases; /* JSON array text */
+    const char *sheet;   /* JSON object text */
+    int64_t lines;
+    int64_t mentions;
+    int64_t merged_into; /* 0: none */
+    const char *source;  /* "machine" | "human" */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+int store_character_list(struct store_tx *tx,
+                         int64_t project_id,
+                         struct arena *a,
+                         struct store_character **ret,
+                         int *ret_n);
+int store_character_get(struct store_tx *tx,
+                        int64_t project_id,
+                        int64_t id,
+                        struct arena *a,
+                        struct store_character *ret);
+int store_character_create(struct store_tx *tx, const struct store_character *c, int64_t *ret_id);
+/* Replace name, aliases, sheet (all given) and mark it human-edited. */
+int store_character_update(struct store_tx *tx, const struct store_character *c, int64_t now);
+/* Machine counts of a character (a sync's roster pass). */
+int store_character_counts(struct store_tx *tx, int64_t id, int64_t lines, int64_t mentions, int64_t now);
+int store_character_merge(struct store_tx *tx, int64_t project_id, int64_t id, int64_t into, int64_t now);
+int store_character_delete(struct store_tx *tx, int64_t project_id, int64_t id);
+
+/* One scene of a storyboard export: its task, latest result and status. */
+struct store_export_scene {
+    int64_t task_id;
+    int chapter_idx;
+    int ord;
+    const char *data;   /* the task's data */
+    const char *result; /* latest annotation, else live draft, else prediction; NULL: none */
+    const char *status; /* "draft" | "submitted" | "accepted" | "rejected" */
+};
+/* Call fn for every scene of the novel, in chapter and scene order. */
+int store_story_export_scenes(struct store_tx *tx,
+                              int64_t novel_id,
+                              int (*fn)(void *ctx, const struct store_export_scene *s),
+                              void *ctx);
 
 /* ------------------------------------------------------------------ */
 /* media (store_media.c): the rows; the bytes live in the media dir    */

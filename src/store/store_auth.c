@@ -2,6 +2,8 @@
  * store_auth.c: orgs, users and tokens.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -192,6 +194,63 @@ int store_user_set_login_state(struct store_tx *tx, int64_t id, int failed, int6
     db_bind_int64(tx, s, 2, locked_until);
     db_bind_int64(tx, s, 3, id);
     return db_run(tx, s);
+}
+
+int store_user_update(struct store_tx *tx,
+                      int64_t org_id,
+                      int64_t id,
+                      const char *seen_role,
+                      const char *role,
+                      const char *name,
+                      int64_t by_user,
+                      int64_t now)
+{
+    /* PostgreSQL: one role change of the org at a time, so two owners
+     * demoting each other at once cannot leave the org without one */
+    struct db_stmt *l = stmt_get_dialect(tx, ST_PA_ORG_LOCK, "SELECT id FROM orgs WHERE id = ?",
+                                         "SELECT id FROM orgs WHERE id = ? FOR NO KEY UPDATE");
+    if (!l)
+        return -ERR_STORE;
+    db_bind_int64(tx, l, 1, org_id);
+    int r = db_run(tx, l);
+    if (r < 0)
+        return r;
+
+    /* the user's role now, and the org's owners besides the user */
+    STMT_OR_FAIL(o, tx, ST_PA_OWNERS,
+                 "SELECT u.role, (SELECT COUNT(*) FROM users w WHERE w.org_id = u.org_id"
+                 " AND w.role = 'owner' AND w.id <> u.id) FROM users u"
+                 " WHERE u.id = ? AND u.org_id = ?");
+    db_bind_int64(tx, o, 1, id);
+    db_bind_int64(tx, o, 2, org_id);
+    r = db_step(tx, o);
+    bool same = r == 1 && strcmp(db_text_ref(tx, o, 0, NULL), seen_role) == 0;
+    bool was_owner = r == 1 && strcmp(db_text_ref(tx, o, 0, NULL), "owner") == 0;
+    int64_t other_owners = r == 1 ? db_int64(tx, o, 1) : 0;
+    db_reset(tx, o);
+    if (r <= 0)
+        return r < 0 ? r : -ERR_NOT_FOUND;
+    if (!same)
+        return -ERR_CONFLICT;
+    if (role && was_owner && strcmp(role, "owner") != 0 && other_owners == 0)
+        return -ERR_CONFLICT;
+
+    STMT_OR_FAIL(u, tx, ST_PA_USER_SET,
+                 "UPDATE users SET role = COALESCE(?, role), name = COALESCE(?, name) WHERE id = ?");
+    db_bind_text(tx, u, 1, role);
+    db_bind_text(tx, u, 2, name);
+    db_bind_int64(tx, u, 3, id);
+    r = db_run(tx, u);
+    if (r < 0)
+        return r;
+    char detail[320];
+    snprintf(detail, sizeof(detail), "%s%s%s%s", role ? "role " : "", role ? seen_role : "",
+             role ? "->" : "", role ? role : "");
+    if (name) {
+        size_t n = strlen(detail);
+        snprintf(detail + n, sizeof(detail) - n, "%sname", n ? ", " : "");
+    }
+    return store_audit(tx, org_id, by_user, "user.update", "user", id, detail, now);
 }
 
 /* ---- tokens ---- */

@@ -74,6 +74,12 @@ static const struct copy_table copy_tables[] = {
     { "org_media", "created_at", NULL },
     { "review_queue", "annotation_id", NULL }, /* review (0003) */
     { "reviews", "id", NULL },
+    { "novels", "id", NULL }, /* novel -> storyboard (0004) */
+    { "novel_chapters", "novel_id", NULL }, /* a novel's chapters go together */
+    { "novel_scenes", "task_id", NULL },
+    { "predictions", "id", NULL },
+    { "characters", "id", NULL },
+    { "story_flags", "id", NULL },
 };
 
 #define NTABLES           (sizeof(copy_tables) / sizeof(copy_tables[0]))

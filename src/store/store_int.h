@@ -101,8 +101,49 @@ enum stmt_id {
     ST_R_COUNTS_ADD,
     ST_R_COUNTS_SUM,
     ST_R_ORG,
+    /* novel -> storyboard (store_story.c) */
+    ST_S_NOVEL_GET,
+    ST_S_NOVEL_CREATE,
+    ST_S_NOVEL_UPDATE,
+    ST_S_CHAPTER_LIST,
+    ST_S_CHAPTER_BODY,
+    ST_S_CHAPTER_PUT,
+    ST_S_SCENE_LIST,
+    ST_S_SCENE_PUT,
+    ST_S_TASK_DATA,
+    ST_S_PREDICTION_ADD,
+    ST_S_PREDICTION_LATEST,
+    ST_S_ANNOTATION_LATEST,
+    ST_S_HUMAN_DRAFT,
+    ST_S_DRAFTS_REPLACE,
+    ST_S_SYNC_ANNOTATION,
+    ST_S_REVIEW_STATE,
+    ST_S_REVIEW_SUPERSEDE,
+    ST_S_FLAG_ADD,
+    ST_S_FLAG_LIST,
+    ST_S_FLAG_LIST_TASK,
+    ST_S_FLAG_RESOLVE,
+    ST_S_CHAR_LIST,
+    ST_S_CHAR_CREATE,
+    ST_S_CHAR_UPDATE,
+    ST_S_CHAR_MERGE,
+    ST_S_CHAR_DELETE,
+    ST_S_CHAR_GET,
+    ST_S_CHAR_COUNTS,
+    ST_S_EXPORT_SCENES,
+    ST_PA_ACTIVE, /* project admin: store_project.c, store_auth.c, store_review.c */
+    ST_PA_LOCK,
+    ST_PA_UPDATE,
+    ST_PA_OVER,
+    ST_PA_RESLOT,
+    ST_PA_STATES,
+    ST_PA_ORG_LOCK,
+    ST_PA_OWNERS,
+    ST_PA_USER_SET,
+    ST_PA_R_RELEASE,
+    ST_PA_R_FRESH,
     /* later modules extend from here */
-    ST_MAX = 128
+    ST_MAX = 192
 };
 
 struct db_ops {
@@ -171,6 +212,21 @@ int annotation_labels_insert(struct store_tx *tx,
                              const struct store_label *labels,
                              size_t nlabels);
 int assignment_rework(struct store_tx *tx, int64_t assignment_id, const char *draft, int64_t now);
+/* The columns annotation_row() reads, in its order. */
+#define ANNOTATION_COLS                                                                            \
+    "id, task_id, project_id, COALESCE(assignment_id, 0), COALESCE(user_id, 0), version, source,"  \
+    " result, created_at"
+void annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_annotation *r);
+/* Add to a project's review counts in the shard of task_id (store_review.c). */
+int review_counts_delta(struct store_tx *tx,
+                        int64_t project_id,
+                        int64_t task_id,
+                        int64_t d_to_review,
+                        int64_t d_reviewed,
+                        int64_t d_accepted,
+                        int64_t d_rejected);
+/* review_queue.state: 0 pending, 1 accepted, 2 rejected, 3 fixed, 4 superseded (a sync's newer version). */
+#define REVIEW_SUPERSEDED 4
 
 /* Declare `var` as statement `id`, or return -ERR_STORE from the caller. */
 #define STMT_OR_FAIL(var, tx, id, sql)                                                             \

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -197,6 +198,167 @@ int store_project_add_tasks(struct store_tx *tx, int64_t project_id, int64_t las
              ",\"in_progress\":%" PRId64 ",\"done\":%" PRId64 "}}",
              n, counts[0], counts[1], counts[2]);
     return store_event(tx, org_id, topic, json);
+}
+
+/* ---- settings (PATCH /projects/{id}) ---- */
+
+int store_project_active(struct store_tx *tx, int64_t project_id, int64_t now, int64_t *ret_n)
+{
+    STMT_OR_FAIL(s, tx, ST_PA_ACTIVE,
+                 "SELECT COUNT(DISTINCT user_id) FROM assignments"
+                 " WHERE project_id = ? AND state = 'leased' AND lease_until > ?");
+    db_bind_int64(tx, s, 1, project_id);
+    db_bind_int64(tx, s, 2, now);
+    int r = db_step(tx, s);
+    if (r == 1)
+        *ret_n = db_int64(tx, s, 0);
+    db_reset(tx, s);
+    return r < 0 ? r : r == 1 ? 0 : -ERR_STORE;
+}
+
+/*
+ * A new overlap for every task of the project: refuse when a task holds
+ * more than it allows, else recompute open_slots and state from the
+ * counters (as task_adjust() in store_queue.c does for one task) and move
+ * the project's in-progress and done counts by the difference.
+ */
+static int project_reslot(struct store_tx *tx, int64_t project_id, int overlap, int64_t *ret_blocking)
+{
+    STMT_OR_FAIL(o, tx, ST_PA_OVER,
+                 "SELECT COUNT(*) FROM tasks WHERE project_id = ? AND n_leased + n_submitted > ?");
+    db_bind_int64(tx, o, 1, project_id);
+    db_bind_int64(tx, o, 2, overlap);
+    int r = db_step(tx, o);
+    int64_t blocking = r == 1 ? db_int64(tx, o, 0) : 0;
+    db_reset(tx, o);
+    if (r < 0)
+        return r;
+    if (blocking > 0) {
+        *ret_blocking = blocking;
+        return -ERR_CONFLICT;
+    }
+
+    STMT_OR_FAIL(u, tx, ST_PA_RESLOT,
+                 "UPDATE tasks SET open_slots = CASE WHEN ? - n_leased - n_submitted > 0"
+                 " THEN ? - n_leased - n_submitted ELSE 0 END,"
+                 " state = CASE WHEN n_submitted >= ? THEN 2"
+                 " WHEN n_leased + n_submitted > 0 THEN 1 ELSE 0 END"
+                 " WHERE project_id = ?");
+    db_bind_int64(tx, u, 1, overlap);
+    db_bind_int64(tx, u, 2, overlap);
+    db_bind_int64(tx, u, 3, overlap);
+    db_bind_int64(tx, u, 4, project_id);
+    r = db_run(tx, u);
+    if (r < 0)
+        return r;
+
+    STMT_OR_FAIL(q, tx, ST_PA_STATES,
+                 "SELECT COALESCE(SUM(CASE WHEN state = 1 THEN 1 ELSE 0 END), 0),"
+                 " COALESCE(SUM(CASE WHEN state = 2 THEN 1 ELSE 0 END), 0)"
+                 " FROM tasks WHERE project_id = ?");
+    db_bind_int64(tx, q, 1, project_id);
+    r = db_step(tx, q);
+    int64_t in_progress = r == 1 ? db_int64(tx, q, 0) : 0;
+    int64_t done = r == 1 ? db_int64(tx, q, 1) : 0;
+    db_reset(tx, q);
+    if (r <= 0)
+        return r < 0 ? r : -ERR_STORE;
+    /* the counts are sums over shards: the difference may go to any one */
+    int64_t counts[3];
+    r = project_counts_add(tx, project_id, 0, 0, 0, 0, counts);
+    if (r < 0)
+        return r;
+    return project_counts_add(tx, project_id, 0, 0, in_progress - counts[1], done - counts[2], NULL);
+}
+
+int store_project_update(struct store_tx *tx,
+                         int64_t org_id,
+                         int64_t id,
+                         int64_t user_id,
+                         const struct store_project_patch *patch,
+                         int64_t now,
+                         int64_t *ret_blocking)
+{
+    int r;
+    /* PostgreSQL: a new overlap rewrites every task's slots; claims and
+     * submits (READ COMMITTED, task rows locked one by one) must not run
+     * meanwhile with the old overlap. The table lock comes first, before
+     * the project's row, in the order a claim would take them. */
+    if (patch->overlap && tx->conn->ops->postgres) {
+        r = tx->conn->ops->exec(tx->conn, "LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE");
+        if (r < 0)
+            return r;
+    }
+    struct db_stmt *l = stmt_get_dialect(
+        tx, ST_PA_LOCK,
+        "SELECT overlap, org_id FROM projects WHERE id = ? AND (org_id = ? OR ? = 0)",
+        "SELECT overlap, org_id FROM projects WHERE id = ? AND (org_id = ? OR ? = 0)"
+        " FOR NO KEY UPDATE");
+    if (!l)
+        return -ERR_STORE;
+    db_bind_int64(tx, l, 1, id);
+    db_bind_int64(tx, l, 2, org_id);
+    db_bind_int64(tx, l, 3, org_id);
+    r = db_step(tx, l);
+    int old_overlap = r == 1 ? (int)db_int64(tx, l, 0) : 0;
+    int64_t project_org = r == 1 ? db_int64(tx, l, 1) : 0;
+    db_reset(tx, l);
+    if (r <= 0)
+        return r < 0 ? r : -ERR_NOT_FOUND;
+
+    bool reslot = patch->overlap && patch->overlap != old_overlap;
+    if (reslot) {
+        r = project_reslot(tx, id, patch->overlap, ret_blocking);
+        if (r < 0)
+            return r;
+    }
+
+    STMT_OR_FAIL(u, tx, ST_PA_UPDATE,
+                 "UPDATE projects SET name = COALESCE(?, name), config = COALESCE(?, config),"
+                 " overlap = CASE WHEN ? > 0 THEN ? ELSE overlap END,"
+                 " lease_seconds = CASE WHEN ? > 0 THEN ? ELSE lease_seconds END WHERE id = ?");
+    db_bind_text(tx, u, 1, patch->name);
+    db_bind_text(tx, u, 2, patch->config);
+    db_bind_int64(tx, u, 3, patch->overlap);
+    db_bind_int64(tx, u, 4, patch->overlap);
+    db_bind_int64(tx, u, 5, patch->lease_seconds);
+    db_bind_int64(tx, u, 6, patch->lease_seconds);
+    db_bind_int64(tx, u, 7, id);
+    r = db_run(tx, u);
+    if (r < 0)
+        return r;
+
+    /* audit: which fields changed (an overlap with its old and new value) */
+    char detail[160];
+    snprintf(detail, sizeof(detail), "%s%s%s%s", patch->name ? " name" : "",
+             patch->config ? " config" : "", patch->lease_seconds ? " lease_seconds" : "",
+             patch->overlap ? " overlap" : "");
+    if (patch->overlap) {
+        size_t n = strlen(detail);
+        snprintf(detail + n, sizeof(detail) - n, " %d->%d", old_overlap, patch->overlap);
+    }
+    r = store_audit(tx, project_org, user_id, "project.update", "project", id,
+                    detail[0] ? detail + 1 : "", now);
+    if (r < 0)
+        return r;
+
+    char topic[32], json[320];
+    snprintf(json, sizeof(json),
+             "{\"type\":\"project\",\"project\":%" PRId64 ",\"action\":\"updated\"}", id);
+    r = store_event(tx, project_org, "projects", json);
+    if (r < 0)
+        return r;
+    int64_t counts[3];
+    r = project_counts_add(tx, id, 0, 0, 0, 0, counts);
+    if (r < 0)
+        return r;
+    snprintf(topic, sizeof(topic), "project.%" PRId64, id);
+    snprintf(json, sizeof(json),
+             "{\"type\":\"project\",\"project\":%" PRId64 ",\"action\":\"updated\","
+             "\"reslotted\":%s,\"counts\":{\"tasks\":%" PRId64 ",\"in_progress\":%" PRId64
+             ",\"done\":%" PRId64 "}}",
+             id, reslot ? "true" : "false", counts[0], counts[1], counts[2]);
+    return store_event(tx, project_org, topic, json);
 }
 
 /* ---- tasks ---- */

@@ -331,7 +331,8 @@ int store_claim(struct store_tx *tx,
     /* a released or expired assignment of the same task is taken up again */
     STMT_OR_FAIL(l, tx, ST_Q_LEASE,
                  "INSERT INTO assignments (task_id, project_id, user_id, kind, state, lease_until,"
-                 " created_at, updated_at) VALUES (?, ?, ?, 'normal', 'leased', ?, ?, ?)"
+                 " created_at, updated_at, draft) VALUES (?, ?, ?, 'normal', 'leased', ?, ?, ?,"
+                 " (SELECT result FROM predictions WHERE task_id = ? ORDER BY id DESC LIMIT 1))"
                  " ON CONFLICT (task_id, user_id) WHERE kind = 'normal' DO UPDATE SET"
                  " state = 'leased', lease_until = excluded.lease_until, updated_at = excluded.updated_at"
                  " RETURNING " ASSIGNMENT_COLS);
@@ -341,6 +342,7 @@ int store_claim(struct store_tx *tx,
     db_bind_int64(tx, l, 4, lease_until);
     db_bind_int64(tx, l, 5, now);
     db_bind_int64(tx, l, 6, now);
+    db_bind_int64(tx, l, 7, task_id); /* a new lease starts from the task's machine draft */
     r = db_step(tx, l);
     if (r == 1)
         assignment_row(tx, l, a, ret_a);
@@ -356,12 +358,7 @@ int store_claim(struct store_tx *tx,
     return r < 0 ? r : 1;
 }
 
-#define ANNOTATION_COLS                                                                            \
-    "id, task_id, project_id, COALESCE(assignment_id, 0), COALESCE(user_id, 0), version, source,"  \
-    " result, created_at"
-
-static void annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena *a,
-                           struct store_annotation *r)
+void annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_annotation *r)
 {
     r->id = db_int64(tx, s, 0);
     r->task_id = db_int64(tx, s, 1);

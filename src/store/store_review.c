@@ -87,6 +87,18 @@ static int review_counts_add(struct store_tx *tx,
     return r < 0 ? r : r == 1 ? 0 : -ERR_STORE;
 }
 
+int review_counts_delta(struct store_tx *tx,
+                        int64_t project_id,
+                        int64_t task_id,
+                        int64_t d_to_review,
+                        int64_t d_reviewed,
+                        int64_t d_accepted,
+                        int64_t d_rejected)
+{
+    const int64_t d[RC_N] = { d_to_review, d_reviewed, d_accepted, d_rejected };
+    return review_counts_add(tx, project_id, task_id, d, NULL);
+}
+
 /* ---- entering review ---- */
 
 int review_enqueue(struct store_tx *tx,
@@ -177,6 +189,28 @@ int store_review_next(struct store_tx *tx,
     if (r < 0)
         return r;
     if (r == 0) {
+        /* first the annotations this reviewer has not handed back (release) */
+        struct db_stmt *f = stmt_get_dialect(
+            tx, ST_PA_R_FRESH,
+            "SELECT annotation_id FROM review_queue WHERE project_id = ? AND state = 0"
+            " AND lease_until < ? AND (author_id IS NULL OR author_id <> ?)"
+            " AND (released_by IS NULL OR released_by <> ?)"
+            " ORDER BY annotation_id LIMIT 1",
+            "SELECT annotation_id FROM review_queue WHERE project_id = ? AND state = 0"
+            " AND lease_until < ? AND (author_id IS NULL OR author_id <> ?)"
+            " AND (released_by IS NULL OR released_by <> ?)"
+            " ORDER BY annotation_id LIMIT 1 FOR UPDATE SKIP LOCKED");
+        if (!f)
+            return -ERR_STORE;
+        db_bind_int64(tx, f, 1, project_id);
+        db_bind_int64(tx, f, 2, now);
+        db_bind_int64(tx, f, 3, reviewer_id);
+        db_bind_int64(tx, f, 4, reviewer_id);
+        r = first_id(tx, f, &annotation_id);
+        if (r < 0)
+            return r;
+    }
+    if (r == 0) {
         struct db_stmt *c = stmt_get_dialect(
             tx, ST_R_CANDIDATE,
             "SELECT annotation_id FROM review_queue WHERE project_id = ? AND state = 0"
@@ -242,6 +276,40 @@ static int review_lock(struct store_tx *tx, int64_t annotation_id, struct review
     }
     db_reset(tx, s);
     return r;
+}
+
+/* ---- release (skip) ---- */
+
+int store_review_release(struct store_tx *tx,
+                         int64_t org_id,
+                         int64_t reviewer_id,
+                         int64_t annotation_id,
+                         int64_t now)
+{
+    struct review_lock lk = { 0 };
+    int r = review_lock(tx, annotation_id, &lk);
+    if (r < 0)
+        return r;
+    if (r == 0) {
+        /* not in review: 409 when the org has the annotation, else 404 */
+        struct arena a;
+        arena_init(&a, 0);
+        struct store_annotation an;
+        r = store_annotation_get(tx, org_id, annotation_id, &a, &an);
+        arena_free(&a);
+        return r < 0 ? r : -ERR_CONFLICT;
+    }
+    if (org_id && lk.org_id != org_id)
+        return -ERR_NOT_FOUND;
+    if (lk.state != REVIEW_PENDING || lk.reviewer_id != reviewer_id || lk.lease_until < now)
+        return -ERR_CONFLICT;
+    STMT_OR_FAIL(u, tx, ST_PA_R_RELEASE,
+                 "UPDATE review_queue SET lease_until = 0, released_by = ?, updated_at = ?"
+                 " WHERE annotation_id = ?");
+    db_bind_int64(tx, u, 1, reviewer_id);
+    db_bind_int64(tx, u, 2, now);
+    db_bind_int64(tx, u, 3, annotation_id);
+    return db_run(tx, u);
 }
 
 /* The fixed result as version N+1 of the annotation, by the reviewer. */

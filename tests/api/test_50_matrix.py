@@ -58,10 +58,69 @@ def _reviews_path(target, role):
     return "/api/v1/annotations/%d/reviews" % _reviewed[target.tag]
 
 
+def _held_review(target, role):
+    """A new annotation of target's annotator whose review lease `role` holds (when it may)."""
+    owner, annotator = target["owner"], target["annotator"]
+    p = make_project(owner, config={"classes": {"choices": ["a", "b"]}})
+    expect(import_tasks(owner, p["id"], [{"key": "k0", "data": {"text": "matrix"}}]), 200)
+    c = expect(annotator.post("/api/v1/projects/%d/next" % p["id"]), 200)
+    an = expect(annotator.post("/api/v1/assignments/%d/submit" % c["assignment"]["id"],
+                               {"result": {"classes": ["a"]}}), 201)
+    if role in REVIEW:
+        got = expect(target[role].get("/api/v1/projects/%d/review/next" % p["id"]), 200)
+        assert got["annotation"]["id"] == an["id"], got
+    return "/api/v1/annotations/%d/review/release" % an["id"]
+
+
 def _org_body():
     owner = _user_body()
     del owner["role"]
     return {"name": unique("mo"), "owner": owner}
+
+
+# ---- storyboard objects, made once per org ----
+
+_STORY_V1 = "《矩阵》\n\n第一章 雨夜\n张三推开酒馆的门，雨水顺着斗笠流下。\n张三道：“店家，来一壶酒。”\n店家笑道：“客官稍等。”\n".encode()
+_STORY_V2 = "《矩阵》\n\n第一章 雨夜\n张三推开酒馆的门，雨水顺着斗笠流下。\n李四忽然拔刀，把桌子劈成两半，满堂皆惊。\n店家笑道：“客官稍等。”\n".encode()
+_story = {}
+
+
+def _story_of(target):
+    """A storyboard project with a novel, a character, a task and a sync flag."""
+    if target.tag in _story:
+        return _story[target.tag]
+    owner, annotator = target["owner"], target["annotator"]
+    p = make_project(owner, kind="storyboard", config={})
+    expect(owner.post_raw("/api/v1/projects/%d/novel" % p["id"], _STORY_V1, content_type="text/plain"), 200)
+    while True:
+        r = annotator.post("/api/v1/projects/%d/next" % p["id"])
+        if expect(r, (200, 204)) is None or r.status_code == 204:
+            break
+        c = r.json()
+        expect(annotator.post("/api/v1/assignments/%d/submit" % c["assignment"]["id"],
+                              {"result": c["assignment"]["draft"]}), 201)
+        task_id = c["task"]["id"]
+    expect(owner.post_raw("/api/v1/projects/%d/novel" % p["id"], _STORY_V2, content_type="text/plain"), 200)
+    flags = expect(owner.get("/api/v1/projects/%d/story/flags" % p["id"]), 200)["flags"]
+    assert flags, "the matrix novel's sync raised no flag"
+    ch = expect(owner.post("/api/v1/projects/%d/characters" % p["id"], {"name": "矩阵"}), 201)
+    into = expect(owner.post("/api/v1/projects/%d/characters" % p["id"], {"name": "矩阵二"}), 201)
+    _story[target.tag] = {"project": p["id"], "char": ch["id"], "into": into["id"], "task": task_id,
+                          "flag": flags[0]["id"]}
+    return _story[target.tag]
+
+
+def _story_path(fmt):
+    return lambda t, r: fmt.format(**_story_of(t))
+
+
+def _new_character(target, role):
+    s = _story_of(target)
+    c = expect(target["owner"].post("/api/v1/projects/%d/characters" % s["project"], {"name": unique("角色")}), 201)
+    return "/api/v1/projects/%d/characters/%s" % (s["project"], c["id"])
+
+
+EDIT = {"owner", "manager", "reviewer", "annotator"}
 
 
 ROUTES = [
@@ -78,6 +137,8 @@ _org_body, set(), 201, False),
     Route("users.create", "POST", lambda t, r: "/api/v1/users", _user_body, MANAGE, 201, False),
     Route("users.get", "GET", lambda t, r: "/api/v1/users/%d" % t.extra_user["id"], None, MANAGE,
           200, True),
+    Route("users.update", "PATCH", lambda t, r: "/api/v1/users/%d" % t.extra_user["id"],
+          lambda: {"name": "Extra"}, MANAGE, 200, True),
     Route("projects.list", "GET", lambda t, r: "/api/v1/projects", None, ALL, 200, False),
     Route("projects.create", "POST", lambda t, r: "/api/v1/projects",
           lambda: {"name": unique("mp"), "kind": "text",
@@ -85,6 +146,8 @@ _org_body, set(), 201, False),
           MANAGE, 201, False),
     Route("projects.get", "GET", lambda t, r: "/api/v1/projects/%d" % t.project["id"], None, ALL,
           200, True),
+    Route("projects.update", "PATCH", lambda t, r: "/api/v1/projects/%d" % t.project["id"],
+          lambda: {"lease_seconds": 3600}, MANAGE, 200, True),
     Route("tasks.import", "POST", lambda t, r: "/api/v1/projects/%d/tasks" % t.project["id"],
           lambda: [{"key": "k0", "data": {"text": "idempotent: key exists"}}], MANAGE, 200, True),
     Route("tasks.list", "GET", lambda t, r: "/api/v1/projects/%d/tasks" % t.project["id"], None,
@@ -102,6 +165,25 @@ _org_body, set(), 201, False),
     Route("review.add", "POST", lambda t, r: "/api/v1/annotations/%d/review" % _annotation(t, r),
           lambda: {"verdict": "accept"}, REVIEW, 201, True),
     Route("annotations.reviews", "GET", _reviews_path, None, ALL, 200, True),
+    Route("review.release", "POST", _held_review, None, REVIEW, 204, True),
+    Route("novel.import", "POST", _story_path("/api/v1/projects/{project}/novel"), lambda: _STORY_V2,
+          MANAGE, 200, True),
+    Route("novel.get", "GET", _story_path("/api/v1/projects/{project}/novel"), None, ALL, 200, True),
+    Route("story.export", "GET", _story_path("/api/v1/projects/{project}/export?format=storyboard-csv"),
+          None, MANAGE, 200, True),
+    Route("characters.list", "GET", _story_path("/api/v1/projects/{project}/characters"), None, ALL, 200,
+          True),
+    Route("characters.create", "POST", _story_path("/api/v1/projects/{project}/characters"),
+          lambda: {"name": unique("角色")}, EDIT, 201, True),
+    Route("characters.update", "PATCH", _story_path("/api/v1/projects/{project}/characters/{char}"),
+          lambda: {"sheet": {"voice": "低沉"}}, EDIT, 200, True),
+    Route("characters.merge", "POST", _story_path("/api/v1/projects/{project}/characters/{char}/merge"),
+          None, EDIT, 200, True),
+    Route("characters.delete", "DELETE", _new_character, None, MANAGE, 204, True),
+    Route("story.flags", "GET", _story_path("/api/v1/projects/{project}/story/flags"), None, ALL, 200, True),
+    Route("tasks.flags", "GET", _story_path("/api/v1/tasks/{task}/flags"), None, ALL, 200, True),
+    Route("flags.resolve", "POST", _story_path("/api/v1/story/flags/{flag}/resolve"), None, REVIEW, 204,
+          True),
 ]
 
 # Cells where either answer is acceptable: GET /users/{id} of another org's
@@ -123,6 +205,12 @@ for route in ROUTES:
 
 def call(client, route, path):
     body = route.body() if route.body else None
+    if route.name == "characters.merge":
+        # merge into the org's second character (the path names the first)
+        body = {"into": next(v["into"] for v in _story.values() if path.startswith(
+            "/api/v1/projects/%d/" % v["project"]))}
+    if isinstance(body, bytes):
+        return client.request(route.method, path, data=body, headers={"Content-Type": "text/plain"})
     return client.request(route.method, path, json_body=body)
 
 

@@ -17,7 +17,7 @@ from conftest import (TEXT_CONFIG, Server, assert_id, assert_time, expect, impor
 
 USER_KEYS = {"id", "login", "name", "role", "admin", "org", "created_at"}
 PROJECT_KEYS = {"id", "org", "name", "kind", "config", "overlap", "lease_seconds", "created_at",
-                "counts"}
+                "active_annotators", "counts"}
 
 
 class CliDir:
