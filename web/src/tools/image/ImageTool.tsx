@@ -9,6 +9,15 @@
 // Delete removes the selected object, Ctrl+Z / Ctrl+Shift+Z undo and redo,
 // F fits the image. Wheel zooms about the cursor; space+drag or the middle
 // button pans. Konva lives in canvas.ts; this component owns the result.
+//
+// Vertex editing (the selected polygon or polyline): a click on an edge's
+// midpoint handle (or Alt+click on an edge) inserts a vertex; a click on a
+// vertex picks it, then Delete/Backspace removes it; a right-click on a
+// vertex removes it (never below 3 for a polygon, 2 for a polyline).
+// Keypoints (selected, Select tool): a click picks a point, V cycles its
+// visibility visible (2) → occluded (1) → absent (0, stored [0,0,0]) →
+// visible; a right-click cycles too, Delete makes it absent; the side panel
+// lists the points and cycles one on a click. Every edit is one undo step.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t, type MessageKey } from '../../i18n';
 import type { ToolProps } from '../types';
@@ -18,7 +27,15 @@ import {
   imageUrl,
   labelColor,
   labelHotkey,
+  deleteVertex,
+  keypointHome,
+  minVertices,
   nextObjectId,
+  nextVisibility,
+  setVisibility,
+  vertexEditable,
+  type PointsObject,
+  type Visibility,
   type ImageConfig,
   type ImageObject,
   type ImageResult,
@@ -58,7 +75,9 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
   const [size, setSize] = useState<{ W: number; H: number } | null>(null);
   const [mode, setModeState] = useState<Mode>(tools[0] ?? 'select');
   const [label, setLabelState] = useState(labels[0]?.name ?? '');
-  const [selected, setSelected] = useState<number | null>(null);
+  const [selected, setSelectedState] = useState<number | null>(null);
+  const [vertex, setVertex] = useState<number | null>(null); /* the picked vertex of the selected object */
+  const [notice, setNotice] = useState('');
   const [draft, setDraft] = useState<Draft | null>(null);
   const [scale, setScale] = useState(1);
   const [loadError, setLoadError] = useState(false);
@@ -68,11 +87,20 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
   const hostRef = useRef<HTMLDivElement>(null);
   const canvas = useRef<ImageCanvas | null>(null);
   const history = useRef({ past: [] as ImageResult[], future: [] as ImageResult[] });
+  /* where each keypoint made absent was, "<object id>:<k>" → [x, y]: it comes back there */
+  const kpHome = useRef(new Map<string, number[]>());
   /* what the canvas callbacks read: always this render's values */
-  const live = useRef({ result: r, objects, label, onChange });
-  live.current = { result: r, objects, label, onChange };
+  const live = useRef({ result: r, objects, label, onChange, vertexMenu: (_k: number) => {} });
+  live.current = { result: r, objects, label, onChange, vertexMenu };
+
+  function setSelected(i: number | null) {
+    setSelectedState(i);
+    setVertex(null);
+    setNotice('');
+  }
 
   function commit(next: ImageResult) {
+    setNotice('');
     const h = history.current;
     h.past.push(live.current.result);
     if (h.past.length > HISTORY) h.past.shift();
@@ -121,6 +149,8 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
       select: setSelected,
       draft: setDraft,
       view: setScale,
+      vertex: setVertex,
+      vertexMenu: (k) => live.current.vertexMenu(k),
     });
     canvas.current = cv;
     (hostRef.current as unknown as { __imageCanvas: ImageCanvas }).__imageCanvas = cv; /* for the e2e timing */
@@ -135,6 +165,7 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
     const W = positive(task.data.width);
     const H = positive(task.data.height);
     history.current = { past: [], future: [] };
+    kpHome.current = new Map();
     setSelected(null);
     setLoadError(false);
     setLoaded(false);
@@ -159,6 +190,7 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
   useLayoutEffect(() => {
     canvas.current?.setData(objects, labels, selected);
   }, [r, labels, selected]);
+  useLayoutEffect(() => canvas.current?.setVertex(vertex), [vertex]);
   useLayoutEffect(() => canvas.current?.setMode(mode), [mode]);
   useLayoutEffect(() => canvas.current?.setLabel(label), [label]);
   useEffect(() => {
@@ -191,6 +223,54 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
   function remove(i: number) {
     commit({ ...r, objects: objects.filter((_, k) => k !== i) });
     setSelected(null);
+  }
+
+  const sel = selected !== null ? objects[selected] : undefined;
+  const selKp = sel && sel.type === 'keypoints' ? (sel as PointsObject) : undefined;
+  const kpNames = selKp ? (labels.find((l) => l.name === selKp.label)?.keypoints ?? []) : [];
+
+  /* Keypoint k of the selected keypoints object at visibility v (one undo step). */
+  function setKeypoint(k: number, v: Visibility) {
+    if (selected === null || !selKp) return;
+    const p = selKp.points?.[k];
+    if (!p || p[2] === v) return;
+    const key = `${selKp.id ?? selected}:${k}`;
+    if (v === 0 && p[2]) kpHome.current.set(key, [p[0], p[1]]);
+    const at = kpHome.current.get(key) ?? keypointHome(selKp, size?.W ?? 1, size?.H ?? 1);
+    const next = objects.slice();
+    next[selected] = setVisibility(selKp, k, v, at);
+    commit({ ...r, objects: next });
+    setVertex(k);
+  }
+
+  function cycleKeypoint(k: number) {
+    const p = selKp?.points?.[k];
+    if (p) setKeypoint(k, nextVisibility(p[2]));
+  }
+
+  /* Remove vertex k of the selected polygon or polyline; a keypoint becomes absent. */
+  function deleteVertexAt(k: number) {
+    if (selected === null || !sel) return;
+    if (selKp) {
+      setKeypoint(k, 0);
+      return;
+    }
+    if (!vertexEditable(sel)) return;
+    const o = deleteVertex(sel, k);
+    if (!o) {
+      setNotice(t('img.minVertices', { shape: t(`img.tool.${sel.type}` as MessageKey), n: minVertices(sel) }));
+      return;
+    }
+    const next = objects.slice();
+    next[selected] = o;
+    commit({ ...r, objects: next });
+    setVertex(null);
+  }
+
+  /* a right-click on a vertex handle */
+  function vertexMenu(k: number) {
+    if (selKp) cycleKeypoint(k);
+    else deleteVertexAt(k);
   }
 
   function toggleClass(name: string) {
@@ -233,12 +313,20 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
       }
       if (ev.key === 'Escape') {
         if (cv?.hasDraft()) cv.cancelDraft();
+        else if (vertex !== null) setVertex(null);
         else setSelected(null);
         return;
       }
       if ((ev.key === 'Delete' || ev.key === 'Backspace') && selected !== null) {
         ev.preventDefault();
-        remove(selected);
+        if (vertex !== null) deleteVertexAt(vertex);
+        else remove(selected);
+        return;
+      }
+      /* V with a keypoint picked (in the Select tool, where V has nothing else to do) cycles its visibility */
+      if (key === 'v' && mode === 'select' && selKp && vertex !== null) {
+        ev.preventDefault();
+        cycleKeypoint(vertex);
         return;
       }
       if (key === 'f') {
@@ -283,7 +371,13 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
     hint = t('img.hint.keypoints', { name: names[k] ?? '', i: k + 1, n: names.length });
   } else if (mode === 'polygon' || mode === 'polyline') {
     hint = t(draft ? `img.hint.${mode}Drawing` : `img.hint.${mode}`);
-  } else hint = t(`img.hint.${mode}` as MessageKey);
+  } else if (mode === 'select' && sel && vertex !== null) {
+    hint = selKp
+      ? t('img.hint.keypointPicked', { name: kpNames[vertex] ?? String(vertex + 1) })
+      : t('img.hint.vertexPicked', { i: vertex + 1, n: (sel as PointsObject).points?.length ?? 0 });
+  } else if (mode === 'select' && selKp) hint = t('img.hint.keypointsSelected');
+  else if (vertexEditable(sel)) hint = t('img.hint.shapeSelected');
+  else hint = t(`img.hint.${mode}` as MessageKey);
 
   return (
     <div class="image-tool">
@@ -336,9 +430,16 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
           {t('img.zoom', { pct: Math.round(scale * 100) })}
         </span>
       </div>
-      <p class="hint muted" data-testid="img-hint">
-        {hint} · {t('img.navHint')}
-      </p>
+      {/* a refused edit says why in the hint's place: the stage never moves under the mouse */}
+      {notice ? (
+        <p class="hint error" role="alert" data-testid="img-notice" title={notice}>
+          {notice}
+        </p>
+      ) : (
+        <p class="hint muted" data-testid="img-hint" title={`${hint} · ${t('img.navHint')}`}>
+          {hint} · {t('img.navHint')}
+        </p>
+      )}
       {!url && (
         <p class="error" role="alert">
           {t('img.noImage')}
@@ -369,6 +470,34 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
                   </button>
                 ))}
               </div>
+            </div>
+          )}
+          {selKp && (
+            <div class="group kp-panel" data-testid="keypoints">
+              <h2>{t('img.keypoints')}</h2>
+              <ul class="kp-list">
+                {(selKp.points ?? []).map((p, k) => {
+                  const v = (p[2] === 1 || p[2] === 2 ? p[2] : 0) as Visibility;
+                  const name = kpNames[k] ?? String(k + 1);
+                  return (
+                    <li key={k} class={k === vertex ? 'on' : ''} data-kp={k} data-v={v}>
+                      <button class="kp-name" onMouseDown={keepFocus} onClick={() => setVertex(k)}>
+                        {name}
+                      </button>
+                      <button
+                        class={`kp-vis kp-v${v}`}
+                        data-testid="kp-vis"
+                        aria-label={t('img.kpCycle', { name, state: t(`img.kp.${v}` as MessageKey) })}
+                        onMouseDown={keepFocus}
+                        onClick={() => cycleKeypoint(k)}
+                      >
+                        {t(`img.kp.${v}` as MessageKey)}
+                      </button>
+                    </li>
+                  );
+                })}
+              </ul>
+              <p class="hint muted">{t('img.kpHint')}</p>
             </div>
           )}
           <div class="group">

@@ -6,7 +6,8 @@
 //            clicks are hit-tested here in image coordinates), so thousands
 //            of shapes cost one fill and one stroke per label and no nodes
 //   edit     the selected object as real nodes (drag, vertex handles,
-//            Transformer) — the only layer that listens
+//            edge-midpoint handles that insert a vertex, Transformer) —
+//            the only layer that listens
 //   draft    what is being drawn (not listening)
 // The component owns the result; this class only reports gestures through
 // the callbacks and redraws with batchDraw.
@@ -22,9 +23,12 @@ import {
   clamp,
   clampBox,
   clampPoint,
+  insertVertex,
   labelColor,
+  nearestEdge,
   objectAt,
   round,
+  vertexEditable,
   type BoxObject,
   type ImageObject,
   type LabelConfig,
@@ -43,9 +47,14 @@ export interface CanvasCallbacks {
   select(index: number | null): void;
   draft(d: Draft | null): void;
   view(scale: number): void;
+  /* the vertex (or keypoint) of the selected object picked by a click on its handle, or null */
+  vertex(k: number | null): void;
+  /* a right-click on vertex k of the selected object (delete it / cycle a keypoint's visibility) */
+  vertexMenu(k: number): void;
 }
 
 const HANDLE_R = 5; /* screen px */
+const MID_R = 3.5; /* screen px: an edge's midpoint handle */
 const HIT_TOL = 6; /* screen px */
 const MIN_BOX = 3; /* screen px: a smaller drag is a click */
 const CACHE_MAX_PX = 8e6; /* the objects bitmap, at most (32 MB) */
@@ -93,6 +102,7 @@ export class ImageCanvas {
   private groups: Group[] = [];
   private labels: LabelConfig[] = [];
   private selected: number | null = null;
+  private vertex: number | null = null; /* the picked vertex of the selected object */
   private mode: Mode = 'select';
   private label = '';
   private space = false;
@@ -190,12 +200,24 @@ export class ImageCanvas {
     const changed = objects !== this.objects || labels !== this.labels;
     this.objects = objects;
     this.labels = labels;
-    this.selected = selected !== null && selected < objects.length ? selected : null;
+    const sel = selected !== null && selected < objects.length ? selected : null;
+    if (sel !== this.selected) this.vertex = null;
+    this.selected = sel;
+    const pts = sel === null ? undefined : (objects[sel] as PointsObject).points;
+    if (this.vertex !== null && (!pts || this.vertex >= pts.length)) this.vertex = null;
     if (changed) this.bboxes = objects.map(bboxOf);
     this.regroup();
     this.cacheDirty = true;
     this.renderEdit();
     this.objectsLayer.batchDraw();
+  }
+
+  /* Pick vertex k of the selected object (null: none); only restyles the handles. */
+  setVertex(k: number | null): void {
+    if (k === this.vertex) return;
+    this.vertex = k;
+    this.styleHandles();
+    this.editLayer.batchDraw();
   }
 
   setMode(mode: Mode): void {
@@ -288,7 +310,8 @@ export class ImageCanvas {
   private viewChanged(): void {
     const s = this.stage.scaleX();
     for (const h of this.editLayer.find('.handle')) (h as Circle).radius(HANDLE_R / s);
-    for (const d of this.draftDots.getChildren()) (d as Circle).radius(HANDLE_R / s);
+    for (const h of this.editLayer.find('.mid')) (h as Circle).radius(MID_R / s);
+    for (const d of this.draftDots.getChildren()) if (d instanceof Circle) d.radius(HANDLE_R / s);
     this.publishView();
     this.stage.batchDraw();
   }
@@ -336,10 +359,22 @@ export class ImageCanvas {
       this.startGesture('pan', ev);
       return;
     }
-    if (ev.button !== 0 || e.target !== (this.stage as unknown)) return; /* the edit layer's nodes handle their own */
     const raw = this.toImage(ev.clientX, ev.clientY);
-    const p = clampPoint(raw, this.W, this.H);
     const s = this.stage.scaleX();
+    if (ev.button === 0 && ev.altKey && this.selected !== null && !this.pts.length && !e.target.hasName('handle')) {
+      /* Alt+click on an edge of the selected polygon or polyline inserts a vertex there */
+      const o = this.objects[this.selected];
+      if (vertexEditable(o)) {
+        const hit = nearestEdge(o.points!, o.type === 'polygon', raw[0], raw[1], (HIT_TOL * 1.5) / s);
+        if (hit) {
+          ev.preventDefault(); /* the group's pending drag ends with it: the edit layer is redrawn */
+          this.emitInsert(this.selected, o, hit.edge, hit.point);
+          return;
+        }
+      }
+    }
+    if (ev.button !== 0 || e.target !== (this.stage as unknown)) return; /* the edit layer's nodes handle their own */
+    const p = clampPoint(raw, this.W, this.H);
     switch (this.mode) {
       case 'select': {
         const i = objectAt(this.objects, raw[0], raw[1], HIT_TOL / s);
@@ -444,6 +479,14 @@ export class ImageCanvas {
     }
     this.endGesture();
   };
+
+  /* Insert p after vertex `edge` of object i, and pick the new vertex. */
+  private emitInsert(i: number, o: PointsObject, edge: number, p: number[]): void {
+    const next = insertVertex(o, edge, clampPoint(p, this.W, this.H));
+    this.vertex = edge + 1;
+    this.cb.vertex(edge + 1);
+    this.cb.update(i, next);
+  }
 
   private emitCreate(o: ImageObject): void {
     if (o.type !== 'box') o = { ...o, points: (o.points ?? []).map((p) => clampPoint(p, this.W, this.H)) };
@@ -567,16 +610,20 @@ export class ImageCanvas {
           }
         }
         c.stroke();
-        c.beginPath();
-        for (const i of g.keypoints) {
-          if (!visible(i)) continue;
-          for (const p of (this.objects[i] as PointsObject).points ?? []) {
-            if (!p[2]) continue;
-            c.moveTo(p[0] + r, p[1]);
-            c.arc(p[0], p[1], r, 0, Math.PI * 2);
+        /* visible points filled, occluded ones (v = 1) as rings */
+        for (const v of [2, 1]) {
+          c.beginPath();
+          for (const i of g.keypoints) {
+            if (!visible(i)) continue;
+            for (const p of (this.objects[i] as PointsObject).points ?? []) {
+              if (p[2] !== v) continue;
+              c.moveTo(p[0] + r, p[1]);
+              c.arc(p[0], p[1], r, 0, Math.PI * 2);
+            }
           }
+          if (v === 2) c.fill();
+          else c.stroke();
         }
-        c.fill();
       }
     }
   }
@@ -590,6 +637,14 @@ export class ImageCanvas {
       this.draftLine.visible(false);
     } else if (this.mode === 'keypoints') {
       this.draftLine.visible(false);
+      /* the label's skeleton between the points placed so far */
+      const skel = this.labels.find((l) => l.name === this.label)?.skeleton ?? [];
+      for (const [a, b] of skel) {
+        const p = pts[a];
+        const q = pts[b];
+        if (p?.[2] && q?.[2])
+          this.draftDots.add(new Line({ points: [p[0], p[1], q[0], q[1]], stroke: color, strokeWidth: 1.5, strokeScaleEnabled: false }));
+      }
       for (const p of pts)
         this.draftDots.add(new Circle({ x: p[0], y: p[1], radius: HANDLE_R / s, fill: p[2] === 2 ? color : '#fff', stroke: color, strokeWidth: 1.5, strokeScaleEnabled: false }));
     } else {
@@ -602,12 +657,21 @@ export class ImageCanvas {
     this.draftLayer.batchDraw();
   }
 
+  /* The picked vertex's handle stands out: a dark, thick ring. */
+  private styleHandles(root: Konva.Container = this.editLayer): void {
+    for (const h of root.find('.handle')) {
+      const on = h.getAttr('vertex') === this.vertex;
+      (h as Circle).setAttrs({ stroke: on ? '#111' : h.getAttr('color'), strokeWidth: on ? 3 : 1.5 });
+      if (on) h.moveToTop();
+    }
+  }
+
   /* The selected object as nodes that can be dragged, reshaped, rotated. */
   private renderEdit(): void {
     this.editLayer.destroyChildren();
     const i = this.selected;
     if (i === null) {
-      this.editLayer.batchDraw();
+      this.editLayer.draw();
       return;
     }
     const o = this.objects[i];
@@ -670,20 +734,79 @@ export class ImageCanvas {
         group.add(line);
         return line;
       });
-      /* vertex handles (one-part shapes) */
+      /* vertex handles (one-part shapes): drag moves, a click picks, a right-click deletes (or cycles a keypoint) */
       if (!(o.type === 'polygon' && o.parts)) {
         const pts = (o.points ?? []).map((p) => p.slice());
-        pts.forEach((p) => {
+        const editable = vertexEditable(o);
+        const mids: Circle[] = [];
+        const midOf = (k: number) => {
+          const a = pts[k];
+          const b = pts[(k + 1) % pts.length];
+          return { x: (a[0] + b[0]) / 2, y: (a[1] + b[1]) / 2 };
+        };
+        const redraw = () => {
+          lines[0].points(o.type === 'keypoints' ? edgesOf(pts) : pts.flat());
+          mids.forEach((m, k) => m.position(midOf(k)));
+        };
+        /* a handle at each edge's middle: a click inserts a vertex there, a drag inserts and moves it */
+        if (editable) {
+          const n = pts.length;
+          for (let k = 0; k < (o.type === 'polygon' ? n : n - 1); k++) {
+            const m = new Circle({
+              ...midOf(k), radius: MID_R / s, fill: hexAlpha(color, 0.55), stroke: '#fff', strokeWidth: 1,
+              strokeScaleEnabled: false, draggable: true, name: 'mid',
+            });
+            m.setAttr('edge', k);
+            let inserted = false;
+            m.on('dragstart', () => {
+              pts.splice(k + 1, 0, [m.x(), m.y()]);
+              inserted = true;
+            });
+            m.on('dragmove', () => {
+              m.position({ x: clamp(m.x(), 0, W), y: clamp(m.y(), 0, H) });
+              pts[k + 1][0] = m.x();
+              pts[k + 1][1] = m.y();
+              lines[0].points(pts.flat());
+            });
+            m.on('dragend', (e) => {
+              e.cancelBubble = true;
+              if (!inserted) return;
+              const at = pts.splice(k + 1, 1)[0];
+              this.emitInsert(i, o, k, at);
+            });
+            m.on('click', (e) => {
+              if (e.evt.button !== 0 || inserted) return;
+              e.cancelBubble = true;
+              this.emitInsert(i, o, k, [m.x(), m.y()]);
+            });
+            mids.push(m);
+          }
+          group.add(...mids);
+        }
+        pts.forEach((p, k) => {
           if (o.type === 'keypoints' && !p[2]) return;
           const h = new Circle({
             x: p[0], y: p[1], radius: HANDLE_R / s, fill: o.type === 'keypoints' && p[2] === 2 ? color : '#fff',
             stroke: color, strokeWidth: 1.5, strokeScaleEnabled: false, draggable: true, name: 'handle',
           });
+          h.setAttr('vertex', k);
+          h.setAttr('color', color);
+          h.on('mousedown', (e) => {
+            if (e.evt.button === 0) {
+              if (this.space || e.evt.altKey) return;
+              this.vertex = k;
+              this.styleHandles();
+              this.cb.vertex(k);
+            } else if (e.evt.button === 2) {
+              e.evt.preventDefault();
+              this.cb.vertexMenu(k);
+            }
+          });
           h.on('dragmove', () => {
             h.position({ x: clamp(h.x(), 0, W), y: clamp(h.y(), 0, H) });
             p[0] = h.x();
             p[1] = h.y();
-            lines[0].points(o.type === 'keypoints' ? edgesOf(pts) : pts.flat());
+            redraw();
           });
           h.on('dragend', (e) => {
             e.cancelBubble = true;
@@ -691,6 +814,7 @@ export class ImageCanvas {
           });
           group.add(h);
         });
+        this.styleHandles(group);
       }
       group.on('dragend', (e) => {
         if ((e.target as unknown) !== group) return;
@@ -708,9 +832,17 @@ export class ImageCanvas {
       });
       this.editLayer.add(group);
     }
-    this.editLayer.batchDraw();
+    /*
+     * Drawn now, not at the next frame: Konva finds the node under the mouse
+     * in the layer's hit canvas, which a batched draw would leave showing the
+     * nodes just destroyed until then (a fast click would miss the handles).
+     * Only the selected object is here, so this is cheap.
+     */
+    this.editLayer.draw();
   }
 }
+
+/* ---- helpers -------------------------------------------------------------- */
 
 function pathPoints(c: CanvasRenderingContext2D, pts: number[][], close: boolean): void {
   if (!pts.length) return;

@@ -171,3 +171,79 @@ export function imageUrl(image: unknown): string | null {
   if (/^https?:\/\/\S+$/.test(image)) return image;
   return null;
 }
+
+/* ---- vertex editing (the selected one-part polygon or polyline) ---------- */
+
+/* The fewest vertices a shape may keep (schema_image.c). */
+export function minVertices(o: ImageObject): number {
+  return o.type === 'polygon' ? 3 : o.type === 'polyline' ? 2 : 0;
+}
+
+/* Whether the object's vertices can be inserted and deleted one by one. */
+export function vertexEditable(o: ImageObject | undefined): o is PointsObject {
+  return !!o && (o.type === 'polygon' || o.type === 'polyline') && !o.parts && Array.isArray(o.points);
+}
+
+/* The object with `p` inserted after vertex `edge` (edge k runs from vertex k to k+1, wrapping for a polygon). */
+export function insertVertex(o: PointsObject, edge: number, p: number[]): PointsObject {
+  const pts = (o.points ?? []).slice();
+  pts.splice(edge + 1, 0, [round(p[0]), round(p[1])]);
+  return { ...o, points: pts };
+}
+
+/* The object without vertex k, or null when it has only the minimum left. */
+export function deleteVertex(o: PointsObject, k: number): PointsObject | null {
+  const pts = o.points ?? [];
+  if (k < 0 || k >= pts.length || pts.length <= minVertices(o)) return null;
+  return { ...o, points: pts.filter((_, j) => j !== k) };
+}
+
+/* The edge of `pts` nearest (x, y) within tol, with the point on it, or null. */
+export function nearestEdge(pts: number[][], closed: boolean, x: number, y: number, tol: number): { edge: number; point: number[] } | null {
+  let best: { edge: number; point: number[] } | null = null;
+  let bestD = tol;
+  const n = pts.length;
+  for (let k = 0; k < (closed ? n : n - 1); k++) {
+    const a = pts[k];
+    const b = pts[(k + 1) % n];
+    const d = segmentDistance(x, y, a, b);
+    if (d <= bestD) {
+      const dx = b[0] - a[0];
+      const dy = b[1] - a[1];
+      const len = dx * dx + dy * dy;
+      const t = len ? clamp(((x - a[0]) * dx + (y - a[1]) * dy) / len, 0, 1) : 0;
+      bestD = d;
+      best = { edge: k, point: [a[0] + t * dx, a[1] + t * dy] };
+    }
+  }
+  return best;
+}
+
+/* ---- keypoint visibility (COCO's v: 2 visible, 1 labelled but hidden, 0 not labelled) ---- */
+
+export type Visibility = 0 | 1 | 2;
+
+/* The next state of V's cycle: visible → occluded → absent → visible. */
+export function nextVisibility(v: number): Visibility {
+  return v === 2 ? 1 : v === 1 ? 0 : 2;
+}
+
+/*
+ * Keypoints `o` with point k at visibility v. An absent point is stored as
+ * [0, 0, 0] (as an unplaced one is); one that comes back goes to `at`.
+ */
+export function setVisibility(o: PointsObject, k: number, v: Visibility, at: number[]): PointsObject {
+  const pts = (o.points ?? []).map((p) => p.slice());
+  const p = pts[k];
+  if (!p) return o;
+  if (v === 0) pts[k] = [0, 0, 0];
+  else pts[k] = p[2] ? [p[0], p[1], v] : [round(at[0]), round(at[1]), v];
+  return { ...o, points: pts };
+}
+
+/* Where an absent keypoint comes back: the middle of the object's labelled points, else of the image. */
+export function keypointHome(o: PointsObject, W: number, H: number): number[] {
+  const on = (o.points ?? []).filter((p) => p[2]);
+  if (!on.length) return [W / 2, H / 2];
+  return [on.reduce((s, p) => s + p[0], 0) / on.length, on.reduce((s, p) => s + p[1], 0) / on.length];
+}

@@ -11,6 +11,12 @@
 // (1–9 or a click). Spans keep their ids; spans without one get the next free
 // s<n> when a relation needs them. Removing a span removes its relations. The text is rendered as text nodes only
 // (never as HTML), so markup in task data stays inert.
+//
+// Undo / redo (Ctrl+Z, Ctrl+Shift+Z or Ctrl+Y, and the toolbar's buttons):
+// every span, class and relation edit is one step; the history belongs to
+// the task (a new task starts a new one) and keeps the last HISTORY steps. A
+// result replaced from outside (a draft restored, a reviewer's revert) starts
+// a new history too.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import type { ToolProps } from '../types';
@@ -55,6 +61,16 @@ export function emptyResult(config: Record<string, unknown>): Record<string, unk
   return r;
 }
 
+const HISTORY = 200;
+
+interface History {
+  task: unknown;
+  past: Array<Record<string, unknown>>;
+  future: Array<Record<string, unknown>>;
+  /* the result as this tool last saw or made it: another one came from outside */
+  cur: Record<string, unknown> | null;
+}
+
 function nextSpanId(spans: Span[]): string {
   let n = spans.length + 1;
   const ids = new Set(spans.map((s) => s.id));
@@ -97,6 +113,49 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
   const [relFrom, setRelFrom] = useState<string | null>(null);
   const [relPair, setRelPair] = useState<{ from: string; to: string } | null>(null);
   const [hover, setHover] = useState<Relation | null>(null);
+  const [, setTick] = useState(0); /* re-render when the history changes */
+
+  /* the history of this task's result; checked at every render, so it never outlives its task */
+  const hist = useRef<History>({ task: task.id, past: [], future: [], cur: null });
+  if (hist.current.task !== task.id) hist.current = { task: task.id, past: [], future: [], cur: null };
+  if (hist.current.cur !== result) {
+    if (hist.current.cur !== null) {
+      hist.current.past = [];
+      hist.current.future = [];
+    }
+    hist.current.cur = result;
+  }
+
+  /* Every edit goes through here: one undo step (unless `record` is false). */
+  function commit(next: Record<string, unknown>, record = true) {
+    const h = hist.current;
+    if (record) {
+      h.past.push(h.cur ?? result);
+      if (h.past.length > HISTORY) h.past.shift();
+      h.future = [];
+      setTick((n) => n + 1);
+    }
+    h.cur = next;
+    onChange(next);
+  }
+
+  function travel(from: 'past' | 'future') {
+    const h = hist.current;
+    const to = h[from].pop();
+    if (!to) return;
+    (from === 'past' ? h.future : h.past).push(h.cur ?? result);
+    h.cur = to;
+    setPending(null);
+    setSelected(null);
+    setRelFrom(null);
+    setRelPair(null);
+    setHover(null);
+    setWarning('');
+    setTick((n) => n + 1);
+    onChange(to);
+  }
+  const undo = () => travel('past');
+  const redo = () => travel('future');
 
   useEffect(() => {
     setPending(null);
@@ -110,7 +169,7 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
     let next: string[];
     if (classes.includes(name)) next = classes.filter((x) => x !== name);
     else next = c.classes?.multiple ? [...classes, name] : [name];
-    onChange({ ...result, classes: next });
+    commit({ ...result, classes: next });
   }
 
   /* the DOM selection is the truth (a key may come before the re-render after mouseup) */
@@ -129,7 +188,7 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
     }
     const span: Span = { id: nextSpanId(withIds(spans)), start: pending.start, end: pending.end, label };
     const next = [...(relLabels.length ? withIds(spans) : spans), span].sort((a, b) => a.start - b.start || a.end - b.end);
-    onChange({ ...result, spans: next });
+    commit({ ...result, spans: next });
     setPending(null);
     setWarning('');
     window.getSelection()?.removeAllRanges();
@@ -139,7 +198,7 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
     const next: Record<string, unknown> = { ...result, spans: spans.filter((s) => s !== span) };
     if (span.id && result.relations) next.relations = relations.filter((r) => r.from !== span.id && r.to !== span.id);
     if (selected === span.id) setSelected(null);
-    onChange(next);
+    commit(next);
   }
 
   /* a click on a span (in the text or the list): select it, or finish the relation being drawn */
@@ -150,7 +209,7 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
       /* older spans without ids: give them ids now */
       const fixed = withIds(spans);
       id = fixed[spans.indexOf(span)].id!;
-      onChange({ ...result, spans: fixed });
+      commit({ ...result, spans: fixed }, false); /* not an edit of its own: no undo step */
     }
     if (relFrom && relFrom !== id) {
       setRelPair({ from: relFrom, to: id });
@@ -171,13 +230,13 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
   function addRelation(label: string) {
     if (!relPair) return;
     const dup = relations.some((r) => r.from === relPair.from && r.to === relPair.to && r.label === label);
-    if (!dup) onChange({ ...result, spans: withIds(spans), relations: [...relations, { ...relPair, label }] });
+    if (!dup) commit({ ...result, spans: withIds(spans), relations: [...relations, { ...relPair, label }] });
     setRelPair(null);
     setSelected(relPair.to);
   }
 
   function removeRelation(rel: Relation) {
-    onChange({ ...result, relations: relations.filter((r) => r !== rel) });
+    commit({ ...result, relations: relations.filter((r) => r !== rel) });
     setHover(null);
   }
 
@@ -216,9 +275,18 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
    */
   useLayoutEffect(() => {
     function onKey(ev: KeyboardEvent) {
-      if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
       const target = ev.target as HTMLElement | null;
       if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA')) return;
+      if ((ev.ctrlKey || ev.metaKey) && !ev.altKey) {
+        const key = ev.key.toLowerCase();
+        if (key === 'z' || key === 'y') {
+          ev.preventDefault();
+          if (key === 'y' || ev.shiftKey) redo();
+          else undo();
+        }
+        return; /* Ctrl+Enter and the rest are the stream's */
+      }
+      if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
       const d = ev.key >= '1' && ev.key <= '9' ? Number(ev.key) - 1 : -1;
       if (relPair && d >= 0 && d < relLabels.length) {
         ev.preventDefault();
@@ -252,9 +320,19 @@ export function Tool({ task, config, result, onChange }: ToolProps) {
   });
 
   if (!text) return <p class="error">{t('ann.noText')}</p>;
+  const h = hist.current;
+  const keepFocus = (e: MouseEvent) => e.preventDefault(); /* keys stay with the page, not the button */
 
   return (
     <div class="text-tool">
+      <div class="text-bar" role="toolbar">
+        <button data-testid="undo" disabled={!h.past.length} onMouseDown={keepFocus} onClick={undo} title="Ctrl+Z">
+          {t('txt.undo')}
+        </button>
+        <button data-testid="redo" disabled={!h.future.length} onMouseDown={keepFocus} onClick={redo} title="Ctrl+Shift+Z / Ctrl+Y">
+          {t('txt.redo')}
+        </button>
+      </div>
       {c.classes && (
         <div class="group">
           <h2>{t('ann.classes')}</h2>
