@@ -22,4 +22,5 @@ export const tools: Record<string, () => Promise<ToolModule>> = {
   text: () => import('./text/TextTool'),
   image: () => import('./image/ImageTool'),
   llm: () => import('./llm/LlmTool'),
+  storyboard: () => import('./storyboard/StoryboardTool'),
 };
