@@ -28,6 +28,8 @@ export interface Project {
   overlap: number;
   lease_seconds: number;
   counts: Counts;
+  /* users holding a live lease now (docs/api.md, Projects) */
+  active_annotators?: number;
 }
 
 export interface Assignment {
@@ -175,4 +177,117 @@ export async function logout(): Promise<void> {
   } finally {
     clearSession();
   }
+}
+
+/* ---- project administration: settings, roles, review skip, novels (Project page) ---- */
+
+export interface ProjectPatch {
+  name?: string;
+  config?: Record<string, unknown>;
+  overlap?: number;
+  lease_seconds?: number;
+}
+
+/* PATCH /projects/{id}: the project as GET answers it. */
+export function patchProject(id: number, patch: ProjectPatch): Promise<Project | null> {
+  return api<Project>('PATCH', `/api/v1/projects/${id}`, patch);
+}
+
+/* PATCH /users/{id}: role and/or name. */
+export function patchUser(id: number, patch: { role?: string; name?: string }): Promise<User | null> {
+  return api<User>('PATCH', `/api/v1/users/${id}`, patch);
+}
+
+/* Hand back the review lease held on an annotation ("skip"). */
+export function releaseReview(annotationId: number): Promise<null> {
+  return api<null>('POST', `/api/v1/annotations/${annotationId}/review/release`);
+}
+
+/* The CSRF header value for requests made without api() (XMLHttpRequest uploads). */
+export function csrfToken(): string | null {
+  return sessionStorage.getItem(CSRF_KEY);
+}
+
+export interface NovelUpload {
+  novel: number;
+  encoding: string;
+  converted: string | null;
+  stripped: Array<{ line: number; reason: string; text: string }>;
+  chapters: Array<{ index: number; title: string; chars: number; scenes: number; utterances: number; shots: number }>;
+  sync: { added: number; kept: number; redrafted: number; flagged: number };
+}
+
+export interface Novel {
+  id: number;
+  title: string;
+  encoding: string;
+  converted: string | null;
+  chapters: Array<{ index: number; title: string; volume?: string | null; chars: number; scenes: number; shots: number; duration: number }>;
+  totals: { shots: number; duration: number; target_seconds: number };
+}
+
+export interface CharacterSheet {
+  appearance: string;
+  costume: string;
+  voice: string;
+  references: string[];
+}
+
+export interface StoryCharacter {
+  id: string;
+  name: string;
+  aliases: string[];
+  sheet: CharacterSheet;
+  lines: number;
+  mentions: number;
+  merged_into: string | null;
+}
+
+export interface StoryFlag {
+  id: number;
+  task_id: number;
+  shot_id: string;
+  reason: string;
+  diff: unknown;
+  created_at: string;
+  resolved: boolean;
+}
+
+/*
+ * POST /projects/{id}/novel with the raw .txt as the body (text/plain),
+ * by XMLHttpRequest for its upload progress (0..1). Rejects with ApiError
+ * or NetworkError like api().
+ */
+export function uploadNovel(
+  projectId: number,
+  file: Blob,
+  t2s: boolean,
+  onProgress: (fraction: number) => void,
+): Promise<NovelUpload> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/v1/projects/${projectId}/novel${t2s ? '?t2s=1' : ''}`);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Content-Type', 'text/plain');
+    xhr.setRequestHeader('Accept', 'application/json');
+    const csrf = csrfToken();
+    if (csrf) xhr.setRequestHeader('X-CSRF-Token', csrf);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(e.total > 0 ? e.loaded / e.total : 1);
+    };
+    xhr.onload = () => {
+      let body: any = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        /* not JSON */
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && body) resolve(body as NovelUpload);
+      else if (body && body.error)
+        reject(new ApiError(xhr.status, body.error.code, body.error.message, body.error.path, undefined, body));
+      else reject(new ApiError(xhr.status, xhr.status === 404 ? 'not_found' : 'internal', xhr.statusText || String(xhr.status)));
+    };
+    xhr.onerror = () => reject(new NetworkError('upload failed'));
+    xhr.send(file);
+  });
 }

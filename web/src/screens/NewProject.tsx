@@ -1,5 +1,7 @@
 // New project (owner, manager): name, overlap, lease and the label config
-// editor; on create, the project's page.
+// editor (every kind, storyboard included: `{}` is a valid storyboard
+// config); on create, the project's page, where a storyboard project's
+// "小说与角色" tab takes the novel.
 import { useState } from 'preact/hooks';
 import { ApiError, api, session, type Project as ProjectT } from '../api';
 import { t } from '../i18n';
@@ -99,6 +101,7 @@ export function NewProject() {
           </label>
         </div>
         <ConfigEditor state={editor} onChange={setEditor} errors={cfgErrs} />
+        {editor.kind === 'storyboard' && <p class="muted np-next" data-testid="np-sb-next">{t('np.sbNext')}</p>}
         {formError && <p class="error" role="alert">{formError}</p>}
         <button type="submit" class="primary" disabled={busy} data-testid="np-create">
           {t('np.create')}

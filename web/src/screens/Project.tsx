@@ -1,12 +1,14 @@
 // The manager's page of one project (owner, manager): live progress, the
 // task table (keyset pages), import, export and the org's members.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, session, type Counts, type Project as ProjectT } from '../api';
+import { ApiError, api, patchUser, session, type Counts, type Project as ProjectT } from '../api';
 import { t, type MessageKey } from '../i18n';
 import { navigate } from '../router';
 import { errorText } from '../errors';
 import { useSignal } from '../signal';
 import { unzipSync } from 'fflate';
+import { SettingsPanel } from './ProjectSettings';
+import { CharactersPanel, FlagsPanel, NovelPanel } from './StoryPanels';
 import './Project.css';
 
 const PAGE = 100;
@@ -16,6 +18,20 @@ const CSRF_KEY = 'annotd.csrf';
 const ROLES = ['owner', 'manager', 'reviewer', 'annotator', 'viewer'] as const;
 const STATES = ['', 'open', 'in_progress', 'done'] as const;
 type StateFilter = (typeof STATES)[number];
+type Tab = 'overview' | 'settings' | 'story';
+
+/* Export formats: JSON Lines for every kind; the storyboard kind adds its own. */
+const EXPORT_FORMATS: Record<string, { ext: string }> = {
+  jsonl: { ext: 'jsonl' },
+  'storyboard-json': { ext: 'json' },
+  'storyboard-csv': { ext: 'csv' },
+  fountain: { ext: 'fountain' },
+  srt: { ext: 'srt' },
+  'storyboard-html': { ext: 'html' },
+};
+export function exportFormats(kind: string): string[] {
+  return kind === 'storyboard' ? Object.keys(EXPORT_FORMATS) : ['jsonl'];
+}
 
 interface TaskRow {
   id: number;
@@ -64,6 +80,8 @@ export function Project({ projectId }: { projectId: number }) {
   const [loadError, setLoadError] = useState('');
   const [live, setLive] = useState<'sse' | 'poll'>('sse');
   const [tableVersion, setTableVersion] = useState(0);
+  const [tab, setTab] = useState<Tab>('overview');
+  const [format, setFormat] = useState('jsonl');
 
   function loadProject() {
     return api<ProjectT>('GET', `/api/v1/projects/${projectId}`)
@@ -98,7 +116,7 @@ export function Project({ projectId }: { projectId: number }) {
     let es: EventSource | null = null;
     try {
       es = new EventSource(`/api/v1/events?topics=project.${projectId}`, { withCredentials: true });
-      for (const type of ['task', 'tasks', 'review', 'resync']) es.addEventListener(type, refreshSoon);
+      for (const type of ['task', 'tasks', 'review', 'project', 'resync']) es.addEventListener(type, refreshSoon);
       es.onopen = () => {
         stopPolling();
         refreshSoon();
@@ -145,6 +163,8 @@ export function Project({ projectId }: { projectId: number }) {
       </section>
     );
   if (!project) return <p class="muted">{t('proj.loading')}</p>;
+  const formats = exportFormats(project.kind);
+  const fmt = formats.includes(format) ? format : 'jsonl';
 
   return (
     <section class="proj" data-testid="project-page">
@@ -156,28 +176,79 @@ export function Project({ projectId }: { projectId: number }) {
         <span class={`live live-${live}`} data-testid="live">
           {live === 'sse' ? t('proj.live') : t('proj.polling')}
         </span>
-        <a
-          class="button"
-          data-testid="export"
-          href={`/api/v1/projects/${projectId}/export?format=jsonl`}
-          download={`project-${projectId}.jsonl`}
-        >
-          {t('proj.export')}
-        </a>
+        <span class="export-picker">
+          <select
+            data-testid="export-format"
+            aria-label={t('proj.exportFormat')}
+            value={fmt}
+            onChange={(e) => setFormat((e.target as HTMLSelectElement).value)}
+          >
+            {formats.map((f) => (
+              <option key={f} value={f}>
+                {f}
+              </option>
+            ))}
+          </select>
+          <a
+            class="button"
+            data-testid="export"
+            href={`/api/v1/projects/${projectId}/export?format=${encodeURIComponent(fmt)}`}
+            download={`project-${projectId}.${EXPORT_FORMATS[fmt].ext}`}
+          >
+            {t('proj.exportGo')}
+          </a>
+        </span>
       </div>
       <ProgressBars counts={project.counts} />
-      <div class="proj-panels">
-        <ImportPanel
-          projectId={projectId}
-          kind={project.kind}
-          onImported={() => {
-            setTableVersion((v) => v + 1);
-            loadProject();
-          }}
-        />
-        <MembersPanel />
-      </div>
-      <TaskTable projectId={projectId} version={tableVersion} />
+      <p class="muted proj-meta" data-testid="proj-meta">
+        {t('proj.meta', { overlap: project.overlap, lease: project.lease_seconds, active: project.active_annotators ?? 0 })}
+      </p>
+      <nav class="proj-tabs" role="tablist">
+        {(['overview', 'settings', ...(project.kind === 'storyboard' ? ['story'] : [])] as Tab[]).map((k) => (
+          <button
+            key={k}
+            type="button"
+            role="tab"
+            aria-selected={tab === k}
+            class={tab === k ? 'tab active' : 'tab'}
+            data-testid={`tab-${k}`}
+            onClick={() => setTab(k)}
+          >
+            {t(`proj.tab.${k}` as MessageKey)}
+          </button>
+        ))}
+      </nav>
+      {tab === 'overview' && (
+        <>
+          <div class="proj-panels">
+            <ImportPanel
+              projectId={projectId}
+              kind={project.kind}
+              onImported={() => {
+                setTableVersion((v) => v + 1);
+                loadProject();
+              }}
+            />
+            <MembersPanel />
+          </div>
+          <TaskTable projectId={projectId} version={tableVersion} />
+        </>
+      )}
+      {tab === 'settings' && <SettingsPanel key={project.id} project={project} onSaved={setProject} />}
+      {tab === 'story' && project.kind === 'storyboard' && (
+        <div class="proj-panels story">
+          <NovelPanel
+            projectId={projectId}
+            onImported={() => {
+              setTableVersion((v) => v + 1);
+              loadProject();
+            }}
+          />
+          {/* an import adds characters and flags: re-read them (tableVersion moves on every import) */}
+          <CharactersPanel key={`c${tableVersion}`} projectId={projectId} />
+          <FlagsPanel key={`f${tableVersion}`} projectId={projectId} />
+        </div>
+      )}
     </section>
   );
 }
@@ -644,6 +715,22 @@ function MembersPanel() {
   const [formError, setFormError] = useState('');
   const [busy, setBusy] = useState(false);
   const [added, setAdded] = useState('');
+  const [roleMsg, setRoleMsg] = useState<{ ok: boolean; text: string } | null>(null);
+
+  /* PATCH /users/{id}: the server enforces who may grant what; its refusal is shown. */
+  async function changeRole(u: Member, role: string) {
+    setRoleMsg(null);
+    try {
+      const got = await patchUser(u.id, { role });
+      setRoleMsg({ ok: true, text: t('mem.roleChanged', { login: u.login, role: roleLabel(got?.role ?? role) }) });
+    } catch (err) {
+      let text = errorText(err);
+      if (err instanceof ApiError && err.code === 'conflict') text = t('mem.err.lastOwner');
+      else if (err instanceof ApiError && err.code === 'forbidden') text = t('mem.err.roleForbidden');
+      setRoleMsg({ ok: false, text: t('mem.roleFailed', { login: u.login, message: text }) });
+    }
+    load();
+  }
 
   function load() {
     api<{ items: Member[] }>('GET', '/api/v1/users?limit=1000')
@@ -707,11 +794,30 @@ function MembersPanel() {
               <tr key={u.id} data-user={u.login}>
                 <td>{u.login}</td>
                 <td>{u.name}</td>
-                <td>{roleLabel(u.role)}</td>
+                <td>
+                  <select
+                    data-testid="member-role"
+                    aria-label={t('mem.changeRole', { login: u.login })}
+                    value={u.role}
+                    disabled={u.role === 'owner' && me?.role !== 'owner'}
+                    onChange={(e) => changeRole(u, (e.target as HTMLSelectElement).value)}
+                  >
+                    {(u.role === 'owner' ? ROLES : roles).map((r) => (
+                      <option key={r} value={r}>
+                        {roleLabel(r)}
+                      </option>
+                    ))}
+                  </select>
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {roleMsg && (
+        <p class={roleMsg.ok ? 'ok' : 'error'} role={roleMsg.ok ? 'status' : 'alert'} data-testid="role-status">
+          {roleMsg.text}
+        </p>
       )}
       <form class="add-user" onSubmit={submit} noValidate data-testid="add-user">
         <h2>{t('mem.add')}</h2>

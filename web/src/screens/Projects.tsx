@@ -80,6 +80,10 @@ export function Projects() {
               {p.counts.in_progress > 0 && (
                 <span class="muted">{t('projects.inProgress', { n: p.counts.in_progress })}</span>
               )}
+              <span class="muted" data-testid="overlap">{t('projects.overlap', { n: p.overlap })}</span>
+              <span class="muted active" data-testid="active-annotators">
+                {t('projects.active', { n: p.active_annotators ?? 0 })}
+              </span>
               {Object.prototype.hasOwnProperty.call(tools, p.kind) ? (
                 <a
                   class="button primary"

@@ -8,9 +8,11 @@
 //
 // Keys (outside text fields, no modifiers): A accepts (or fixes, once
 // edited), R rejects (a comment is required: R with no comment goes to the
-// comment box). A key a tool handles itself (preventDefault) is left to it.
+// comment box), S skips (hands the review lease back: review/release, then
+// review/next offers another annotation first). A key a tool handles itself
+// (preventDefault) is left to it.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, type Project, type Task } from '../api';
+import { ApiError, api, releaseReview, type Project, type Task } from '../api';
 import { errorText } from '../errors';
 import { t } from '../i18n';
 import { navigate } from '../router';
@@ -167,15 +169,43 @@ export function Review({ projectId }: { projectId: number }) {
     }
   }
 
-  /* A / R; a key the tool took (preventDefault) is the tool's */
+  /* Skip: hand the lease back, then the next one (the skipped one only when nothing else is left). */
+  async function skip() {
+    if (!item || !project || phase !== 'reviewing') return;
+    const skipped = item.annotation.id;
+    setPhase('sending');
+    setMessage('');
+    try {
+      await releaseReview(skipped);
+    } catch (e) {
+      /* 409: the lease is gone already (run out, or reviewed): on to the next all the same */
+      if (!(e instanceof ApiError && e.status === 409)) {
+        setMessage(t('rev.error', { message: errorText(e) }));
+        setPhase('reviewing');
+        return;
+      }
+    }
+    try {
+      const next = await api<Pending>('GET', `/api/v1/projects/${project.id}/review/next`);
+      show(next);
+      if (next && next.annotation.id === skipped) setMessage(t('rev.skipSame'));
+    } catch (e) {
+      setMessage(t('rev.error', { message: errorText(e) }));
+      setItem(null);
+      setPhase('empty');
+    }
+  }
+
+  /* A / R / S; a key the tool took (preventDefault) is the tool's */
   useEffect(() => {
     function onKey(ev: KeyboardEvent) {
       if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat || typingIn(ev.target)) return;
       const k = ev.key.toLowerCase();
-      if (k !== 'a' && k !== 'r') return;
+      if (k !== 'a' && k !== 'r' && k !== 's') return;
       setTimeout(() => {
         if (ev.defaultPrevented) return;
         if (k === 'a') verdict(edited ? 'fix' : 'accept');
+        else if (k === 's') skip();
         else verdict('reject');
       }, 0);
     }
@@ -267,6 +297,9 @@ export function Review({ projectId }: { projectId: number }) {
             )}
             <button class="danger" data-testid="review-reject" disabled={busy} onClick={() => verdict('reject')}>
               {t('rev.reject')} <kbd>R</kbd>
+            </button>
+            <button data-testid="review-skip" disabled={busy} onClick={skip}>
+              {t('rev.skip')} <kbd>S</kbd>
             </button>
             {phase === 'sending' && <span class="muted">{t('rev.sending')}</span>}
           </div>

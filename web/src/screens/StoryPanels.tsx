@@ -1,0 +1,515 @@
+// The storyboard panels of a project page (kind "storyboard"): the novel
+// (upload with a progress bar and the import report, chapters with shot
+// counts and the running time against the target), the characters
+// (角色表: add, edit, merge, delete) and the flags a re-import raised.
+// Each panel loads on its own and shows its own error state: the routes
+// may be missing on an older server (404) without breaking the page.
+import { useEffect, useState } from 'preact/hooks';
+import {
+  ApiError,
+  api,
+  uploadNovel,
+  type Novel,
+  type NovelUpload,
+  type StoryCharacter,
+  type StoryFlag,
+} from '../api';
+import { t } from '../i18n';
+import { errorText } from '../errors';
+
+const MAX_NOVEL_BYTES = 64 * 1024 * 1024; /* --max-import default */
+
+/* Seconds as h:mm:ss (or m:ss). */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+function loadErrorText(e: unknown): string {
+  if (e instanceof ApiError && e.status === 404) return t('story.unavailable');
+  return errorText(e);
+}
+
+/* ---- novel ---- */
+
+export function NovelPanel({ projectId, onImported }: { projectId: number; onImported?: () => void }) {
+  const [novel, setNovel] = useState<Novel | null>(null);
+  const [none, setNone] = useState(false);
+  const [loadError, setLoadError] = useState('');
+  const [t2s, setT2s] = useState(false);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [report, setReport] = useState<NovelUpload | null>(null);
+  const [uploadError, setUploadError] = useState('');
+
+  function load() {
+    api<Novel>('GET', `/api/v1/projects/${projectId}/novel`)
+      .then((n) => {
+        setNovel(n);
+        setNone(false);
+        setLoadError('');
+      })
+      .catch((e) => {
+        setNovel(null);
+        /* 404 not_found: no novel yet (a missing route also answers 404, with the same code) */
+        if (e instanceof ApiError && e.status === 404) setNone(true);
+        else setLoadError(t('novel.loadError', { message: loadErrorText(e) }));
+      });
+  }
+  useEffect(load, [projectId]);
+
+  async function upload(f: File) {
+    setUploadError('');
+    setReport(null);
+    if (!/\.txt$/i.test(f.name)) {
+      setUploadError(t('novel.badType', { name: f.name }));
+      return;
+    }
+    if (f.size > MAX_NOVEL_BYTES) {
+      setUploadError(t('novel.tooLarge', { name: f.name }));
+      return;
+    }
+    setProgress(0);
+    try {
+      setReport(await uploadNovel(projectId, f, t2s, setProgress));
+      load();
+      onImported?.(); /* the sync added or changed tasks: the page's counts */
+    } catch (e) {
+      setUploadError(t('novel.failed', { message: loadErrorText(e) }));
+    } finally {
+      setProgress(null);
+    }
+  }
+
+  const total = novel?.totals;
+  const pct = total && total.target_seconds > 0 ? Math.min(100, (100 * total.duration) / total.target_seconds) : 0;
+  return (
+    <div class="panel novel" data-testid="novel">
+      <h2>{t('novel.title')}</h2>
+      <div class="novel-upload">
+        <label class="drop">
+          <span>{t('novel.pick')}</span>
+          <input type="file" accept=".txt,text/plain" data-testid="novel-file" disabled={progress !== null}
+            onChange={(e) => {
+              const el = e.target as HTMLInputElement;
+              const f = el.files?.[0];
+              el.value = '';
+              if (f) upload(f);
+            }} />
+        </label>
+        <label class="check">
+          <input type="checkbox" data-testid="novel-t2s" checked={t2s} onChange={(e) => setT2s((e.target as HTMLInputElement).checked)} />
+          {t('novel.t2s')}
+        </label>
+      </div>
+      {progress !== null && (
+        <div class="upload" data-testid="novel-progress">
+          <span>{t('novel.uploading', { pct: Math.round(progress * 100) })}</span>
+          <progress value={progress} max={1} />
+        </div>
+      )}
+      {uploadError && <p class="error" role="alert" data-testid="novel-error">{uploadError}</p>}
+      {report && <NovelReport report={report} />}
+
+      {loadError && (
+        <p class="error" role="alert" data-testid="novel-load-error">
+          {loadError} <button type="button" onClick={load}>{t('projects.retry')}</button>
+        </p>
+      )}
+      {none && !report && <p class="muted" data-testid="novel-none">{t('novel.none')}</p>}
+      {novel && total && (
+        <div class="novel-view" data-testid="novel-view">
+          <p>
+            <strong>{novel.title}</strong>{' '}
+            <span class="muted">
+              {t('novel.encoding', { encoding: novel.encoding })}
+              {novel.converted ? ` · ${t('novel.converted', { how: novel.converted })}` : ''}
+            </span>
+          </p>
+          <div class="duration" data-testid="novel-duration">
+            <div class="duration-bar" role="img"
+              aria-label={t('novel.durationLabel', { duration: formatDuration(total.duration), target: formatDuration(total.target_seconds) })}>
+              <span class={`duration-fill${total.target_seconds > 0 && total.duration > total.target_seconds ? ' over' : ''}`}
+                style={{ width: `${pct}%` }} />
+            </div>
+            <span>
+              {t('novel.durationText', {
+                shots: total.shots,
+                duration: formatDuration(total.duration),
+                target: total.target_seconds > 0 ? formatDuration(total.target_seconds) : '—',
+              })}
+            </span>
+          </div>
+          <table class="chapters" data-testid="novel-chapters">
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>{t('novel.col.title')}</th>
+                <th>{t('novel.col.volume')}</th>
+                <th class="num">{t('novel.col.chars')}</th>
+                <th class="num">{t('novel.col.scenes')}</th>
+                <th class="num">{t('novel.col.shots')}</th>
+                <th class="num">{t('novel.col.duration')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {novel.chapters.map((c) => (
+                <tr key={c.index}>
+                  <td class="num">{c.index}</td>
+                  <td>{c.title}</td>
+                  <td>{c.volume ?? ''}</td>
+                  <td class="num">{c.chars}</td>
+                  <td class="num">{c.scenes}</td>
+                  <td class="num">{c.shots}</td>
+                  <td class="num">{formatDuration(c.duration)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function NovelReport({ report: r }: { report: NovelUpload }) {
+  return (
+    <div class="summary novel-report" data-testid="novel-report">
+      <p>
+        {t('novel.encoding', { encoding: r.encoding })}
+        {' · '}
+        {r.converted ? t('novel.converted', { how: r.converted }) : t('novel.notConverted')}
+      </p>
+      <p data-testid="novel-sync">
+        {t('novel.sync', { added: r.sync.added, kept: r.sync.kept, redrafted: r.sync.redrafted, flagged: r.sync.flagged })}
+      </p>
+      {r.stripped.length > 0 && (
+        <details open={r.stripped.length <= 10}>
+          <summary>{t('novel.stripped', { n: r.stripped.length })}</summary>
+          <ul class="import-errors" data-testid="novel-stripped">
+            {r.stripped.map((s, i) => (
+              <li key={i}>
+                <span class="at">{t('novel.line', { n: s.line })}</span> <span class="msg">[{s.reason}] {s.text}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      <table class="chapters">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>{t('novel.col.title')}</th>
+            <th class="num">{t('novel.col.chars')}</th>
+            <th class="num">{t('novel.col.scenes')}</th>
+            <th class="num">{t('novel.col.utterances')}</th>
+            <th class="num">{t('novel.col.shots')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {r.chapters.map((c) => (
+            <tr key={c.index}>
+              <td class="num">{c.index}</td>
+              <td>{c.title}</td>
+              <td class="num">{c.chars}</td>
+              <td class="num">{c.scenes}</td>
+              <td class="num">{c.utterances}</td>
+              <td class="num">{c.shots}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/* ---- characters (角色表) ---- */
+
+const aliasList = (s: string) => s.split(/[,，、;；\n]/).map((x) => x.trim()).filter(Boolean);
+
+interface Draft {
+  name: string;
+  aliases: string;
+  appearance: string;
+  costume: string;
+  voice: string;
+  references: string;
+}
+
+function draftOf(c?: StoryCharacter): Draft {
+  return {
+    name: c?.name ?? '',
+    aliases: (c?.aliases ?? []).join('，'),
+    appearance: c?.sheet?.appearance ?? '',
+    costume: c?.sheet?.costume ?? '',
+    voice: c?.sheet?.voice ?? '',
+    references: (c?.sheet?.references ?? []).join('\n'),
+  };
+}
+
+function bodyOf(d: Draft) {
+  return {
+    name: d.name.trim(),
+    aliases: aliasList(d.aliases),
+    sheet: {
+      appearance: d.appearance.trim(),
+      costume: d.costume.trim(),
+      voice: d.voice.trim(),
+      references: d.references.split('\n').map((x) => x.trim()).filter(Boolean),
+    },
+  };
+}
+
+function CharacterForm({ draft, onChange }: { draft: Draft; onChange(d: Draft): void }) {
+  const field = (k: keyof Draft, label: string, area = false) => (
+    <label>
+      {label}
+      {area ? (
+        <textarea rows={2} value={draft[k]} data-testid={`char-${k}`}
+          onInput={(e) => onChange({ ...draft, [k]: (e.target as HTMLTextAreaElement).value })} />
+      ) : (
+        <input value={draft[k]} data-testid={`char-${k}`}
+          onInput={(e) => onChange({ ...draft, [k]: (e.target as HTMLInputElement).value })} />
+      )}
+    </label>
+  );
+  return (
+    <div class="char-form">
+      {field('name', t('char.name'))}
+      {field('aliases', t('char.aliases'))}
+      {field('appearance', t('char.appearance'), true)}
+      {field('costume', t('char.costume'), true)}
+      {field('voice', t('char.voice'))}
+      {field('references', t('char.references'), true)}
+    </div>
+  );
+}
+
+export function CharactersPanel({ projectId }: { projectId: number }) {
+  const [chars, setChars] = useState<StoryCharacter[] | null>(null);
+  const [loadError, setLoadError] = useState('');
+  const [error, setError] = useState('');
+  const [adding, setAdding] = useState<Draft | null>(null);
+  const [editing, setEditing] = useState<{ id: string; draft: Draft } | null>(null);
+  const [mergeFrom, setMergeFrom] = useState<string | null>(null);
+  const [mergeInto, setMergeInto] = useState('');
+  const [busy, setBusy] = useState(false);
+  const base = `/api/v1/projects/${projectId}/characters`;
+
+  function load() {
+    api<{ characters: StoryCharacter[] }>('GET', base)
+      .then((b) => {
+        setChars(b?.characters ?? []);
+        setLoadError('');
+      })
+      .catch((e) => setLoadError(t('char.loadError', { message: loadErrorText(e) })));
+  }
+  useEffect(load, [projectId]);
+
+  async function run(fn: () => Promise<unknown>) {
+    setBusy(true);
+    setError('');
+    try {
+      await fn();
+      load();
+      return true;
+    } catch (e) {
+      setError(t('char.failed', { message: errorText(e) }));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const live = (chars ?? []).filter((c) => !c.merged_into);
+  const nameOf = (id: string | null) => (chars ?? []).find((c) => c.id === id)?.name ?? id ?? '';
+  return (
+    <div class="panel characters" data-testid="characters">
+      <div class="panel-head">
+        <h2>{t('char.title')}</h2>
+        <span class="spacer" />
+        <button type="button" data-testid="char-add" disabled={!!adding} onClick={() => setAdding(draftOf())}>
+          {t('char.add')}
+        </button>
+      </div>
+      {loadError && (
+        <p class="error" role="alert" data-testid="char-load-error">
+          {loadError} <button type="button" onClick={load}>{t('projects.retry')}</button>
+        </p>
+      )}
+      {error && <p class="error" role="alert">{error}</p>}
+      {adding && (
+        <form class="char-edit" data-testid="char-new"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            if (!adding.name.trim()) return setError(t('char.needName'));
+            if (await run(() => api('POST', base, bodyOf(adding)))) setAdding(null);
+          }}>
+          <CharacterForm draft={adding} onChange={setAdding} />
+          <button type="submit" class="primary" disabled={busy} data-testid="char-create">{t('char.create')}</button>{' '}
+          <button type="button" onClick={() => setAdding(null)}>{t('char.cancel')}</button>
+        </form>
+      )}
+      {chars && chars.length === 0 && !adding && <p class="muted">{t('char.empty')}</p>}
+      {chars && chars.length > 0 && (
+        <table data-testid="char-table">
+          <thead>
+            <tr>
+              <th>{t('char.name')}</th>
+              <th>{t('char.aliases')}</th>
+              <th class="num">{t('char.lines')}</th>
+              <th class="num">{t('char.mentions')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {chars.map((c) =>
+              editing?.id === c.id ? (
+                <tr key={c.id} data-char={c.id}>
+                  <td colSpan={5}>
+                    <form class="char-edit"
+                      onSubmit={async (e) => {
+                        e.preventDefault();
+                        if (!editing.draft.name.trim()) return setError(t('char.needName'));
+                        if (await run(() => api('PATCH', `${base}/${encodeURIComponent(c.id)}`, bodyOf(editing.draft))))
+                          setEditing(null);
+                      }}>
+                      <CharacterForm draft={editing.draft} onChange={(d) => setEditing({ id: c.id, draft: d })} />
+                      <button type="submit" class="primary" disabled={busy} data-testid="char-save">{t('char.save')}</button>{' '}
+                      <button type="button" onClick={() => setEditing(null)}>{t('char.cancel')}</button>
+                    </form>
+                  </td>
+                </tr>
+              ) : (
+                <tr key={c.id} data-char={c.id} class={c.merged_into ? 'merged' : ''}>
+                  <td>
+                    {c.name}
+                    {c.merged_into && <span class="muted"> → {nameOf(c.merged_into)}</span>}
+                    {(c.sheet?.appearance || c.sheet?.costume || c.sheet?.voice) && (
+                      <div class="muted sheet">
+                        {[c.sheet.appearance, c.sheet.costume, c.sheet.voice].filter(Boolean).join(' · ')}
+                      </div>
+                    )}
+                  </td>
+                  <td>{c.aliases.join('，')}</td>
+                  <td class="num">{c.lines}</td>
+                  <td class="num">{c.mentions}</td>
+                  <td class="actions">
+                    {!c.merged_into && (
+                      <>
+                        <button type="button" class="link" onClick={() => setEditing({ id: c.id, draft: draftOf(c) })}>
+                          {t('char.edit')}
+                        </button>
+                        {mergeFrom === c.id ? (
+                          <span class="merge">
+                            <select value={mergeInto} aria-label={t('char.mergeInto')} data-testid="char-merge-into"
+                              onChange={(e) => setMergeInto((e.target as HTMLSelectElement).value)}>
+                              <option value="">{t('char.mergeInto')}</option>
+                              {live.filter((o) => o.id !== c.id).map((o) => (
+                                <option key={o.id} value={o.id}>{o.name}</option>
+                              ))}
+                            </select>
+                            <button type="button" disabled={!mergeInto || busy}
+                              onClick={async () => {
+                                if (await run(() => api('POST', `${base}/${encodeURIComponent(c.id)}/merge`, { into: mergeInto })))
+                                  setMergeFrom(null);
+                              }}>
+                              {t('char.mergeGo')}
+                            </button>
+                            <button type="button" class="link" onClick={() => setMergeFrom(null)}>{t('char.cancel')}</button>
+                          </span>
+                        ) : (
+                          <button type="button" class="link" onClick={() => { setMergeFrom(c.id); setMergeInto(''); }}>
+                            {t('char.merge')}
+                          </button>
+                        )}
+                      </>
+                    )}
+                    <button type="button" class="link danger"
+                      onClick={() => {
+                        if (window.confirm(t('char.confirmDelete', { name: c.name })))
+                          run(() => api('DELETE', `${base}/${encodeURIComponent(c.id)}`));
+                      }}>
+                      {t('char.delete')}
+                    </button>
+                  </td>
+                </tr>
+              ),
+            )}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+/* ---- flags: shots whose source text a re-import changed ---- */
+
+export function FlagsPanel({ projectId }: { projectId: number }) {
+  const [flags, setFlags] = useState<StoryFlag[] | null>(null);
+  const [loadError, setLoadError] = useState('');
+  const [error, setError] = useState('');
+  const [showResolved, setShowResolved] = useState(false);
+
+  function load() {
+    api<{ flags: StoryFlag[] }>('GET', `/api/v1/projects/${projectId}/story/flags`)
+      .then((b) => {
+        setFlags(b?.flags ?? []);
+        setLoadError('');
+      })
+      .catch((e) => setLoadError(t('flags.loadError', { message: loadErrorText(e) })));
+  }
+  useEffect(load, [projectId]);
+
+  async function resolve(id: number) {
+    setError('');
+    try {
+      await api('POST', `/api/v1/story/flags/${id}/resolve`);
+      load();
+    } catch (e) {
+      setError(t('flags.failed', { message: errorText(e) }));
+    }
+  }
+
+  const open = (flags ?? []).filter((f) => !f.resolved);
+  const shown = showResolved ? flags ?? [] : open;
+  return (
+    <div class="panel flags" data-testid="flags">
+      <div class="panel-head">
+        <h2>{t('flags.title', { n: open.length })}</h2>
+        <span class="spacer" />
+        <label class="check">
+          <input type="checkbox" checked={showResolved} onChange={(e) => setShowResolved((e.target as HTMLInputElement).checked)} />
+          {t('flags.showResolved')}
+        </label>
+      </div>
+      {loadError && (
+        <p class="error" role="alert" data-testid="flags-load-error">
+          {loadError} <button type="button" onClick={load}>{t('projects.retry')}</button>
+        </p>
+      )}
+      {error && <p class="error" role="alert">{error}</p>}
+      {flags && shown.length === 0 && <p class="muted">{t('flags.none')}</p>}
+      {shown.length > 0 && (
+        <ul class="flag-list">
+          {shown.map((f) => (
+            <li key={f.id} data-flag={f.id} class={f.resolved ? 'resolved' : ''}>
+              <div>
+                <strong>{t('flags.shot', { task: f.task_id, shot: f.shot_id })}</strong>{' '}
+                <span class="muted">{f.reason}</span>
+              </div>
+              {f.diff != null && <pre class="diff">{typeof f.diff === 'string' ? f.diff : JSON.stringify(f.diff, null, 2)}</pre>}
+              {f.resolved ? (
+                <span class="muted">{t('flags.resolved')}</span>
+              ) : (
+                <button type="button" onClick={() => resolve(f.id)}>{t('flags.resolve')}</button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
