@@ -443,6 +443,12 @@ int64_t media_upload_bytes(const struct media_upload *u)
     return u->bytes;
 }
 
+bool media_upload_decodes(const struct media_upload *u)
+{
+    const char *mime = media_sniff(u->head, u->head_len);
+    return u->bytes > 0 && mime && media_mime_has_thumbs(mime);
+}
+
 static void set_why(char *why, size_t why_size, const char *msg)
 {
     if (why && why_size)
@@ -576,12 +582,14 @@ out:
     return r;
 }
 
-int media_thumb_open(struct media *m,
-                     const char *id,
-                     const char *mime,
-                     int size,
-                     const char **ret_mime,
-                     int64_t *ret_size)
+static const char *const thumb_exts[2][2] = { { "jpg", "image/jpeg" }, { "webp", "image/webp" } };
+
+int media_thumb_cached(struct media *m,
+                       const char *id,
+                       const char *mime,
+                       int size,
+                       const char **ret_mime,
+                       int64_t *ret_size)
 {
     if (size < MEDIA_THUMB_MIN || size > MEDIA_THUMB_MAX)
         return -EINVAL;
@@ -589,19 +597,35 @@ int media_thumb_open(struct media *m,
         return -ERR_UNSUPPORTED_MEDIA;
     if (!media_id_valid(id, strlen(id)))
         return -ENOENT;
+    char dir[PATH_MAX], path[PATH_MAX + 100];
+    int r = shard_dir(m, "thumbs/", id, dir, sizeof(dir));
+    if (r < 0)
+        return r;
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s-%d.%s", dir, id, size, thumb_exts[i][0]);
+        int fd = open_regular(path, ret_size);
+        if (fd >= 0) {
+            *ret_mime = thumb_exts[i][1];
+            return fd;
+        }
+    }
+    return -ENOENT;
+}
+
+int media_thumb_open(struct media *m,
+                     const char *id,
+                     const char *mime,
+                     int size,
+                     const char **ret_mime,
+                     int64_t *ret_size)
+{
+    int fd = media_thumb_cached(m, id, mime, size, ret_mime, ret_size);
+    if (fd != -ENOENT || !media_id_valid(id, strlen(id)))
+        return fd;
     char dir[PATH_MAX], path[PATH_MAX + 100], src[PATH_MAX + 100], tmp[PATH_MAX + 100];
     int r = shard_dir(m, "thumbs/", id, dir, sizeof(dir));
     if (r < 0)
         return r;
-    static const char *const exts[2][2] = { { "jpg", "image/jpeg" }, { "webp", "image/webp" } };
-    for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof(path), "%s/%s-%d.%s", dir, id, size, exts[i][0]);
-        int fd = open_regular(path, ret_size);
-        if (fd >= 0) {
-            *ret_mime = exts[i][1];
-            return fd;
-        }
-    }
 
     /* first request: make it from the original */
     r = shard_dir(m, "", id, src, sizeof(src));
@@ -615,7 +639,7 @@ int media_thumb_open(struct media *m,
     if (r < 0)
         return r;
     snprintf(tmp, sizeof(tmp), "%s/tmp/thumb-XXXXXX", m->dir);
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return -errno;
     close(fd);
@@ -630,7 +654,7 @@ int media_thumb_open(struct media *m,
             close(fd);
     }
     const int e = webp ? 1 : 0;
-    snprintf(path, sizeof(path), "%s/%s-%d.%s", dir, id, size, exts[e][0]);
+    snprintf(path, sizeof(path), "%s/%s-%d.%s", dir, id, size, thumb_exts[e][0]);
     if (r == 0 && rename(tmp, path) < 0)
         r = -errno;
     if (r < 0) {
@@ -639,6 +663,6 @@ int media_thumb_open(struct media *m,
     }
     fd = open_regular(path, ret_size);
     if (fd >= 0)
-        *ret_mime = exts[e][1];
+        *ret_mime = thumb_exts[e][1];
     return fd;
 }

@@ -20,8 +20,10 @@
  *   threads per job, untrusted loaders (ImageMagick & co.) blocked, and at
  *   most MEDIA_VIPS_JOBS probes/thumbnails at a time (others wait up to
  *   MEDIA_VIPS_WAIT_MS, then -ERR_UNAVAILABLE). The work runs on the
- *   caller's thread: in the server, an HTTP pool thread is busy meanwhile
- *   (a probe of the largest image allowed takes seconds).
+ *   caller's thread (a probe of the largest image allowed takes seconds):
+ *   the server calls media_upload_finish() for images and
+ *   media_thumb_open() from its media pool (pool.h), never on an HTTP
+ *   thread; media_thumb_cached() is the quick part it may call there.
  * - The library never logs; it returns errors and, where useful, a reason
  *   in the caller's `why` buffer.
  */
@@ -76,6 +78,12 @@ int media_upload_write(struct media_upload *u, const void *p, size_t len);
 /* Bytes written so far. */
 int64_t media_upload_bytes(const struct media_upload *u);
 /*
+ * Whether media_upload_finish() will decode the file with libvips (an
+ * image of a type it reads, by the magic bytes so far): the slow case a
+ * server runs off its request threads. Other uploads finish without it.
+ */
+bool media_upload_decodes(const struct media_upload *u);
+/*
  * Finish: fsync, hash, sniff, check, rename into DIR/ab/cd/<id> (already
  * there: the temp file is dropped). Fills *ret and returns 0, or:
  *   -ENODATA                nothing was written
@@ -108,5 +116,17 @@ int media_thumb_open(struct media *m,
                      int size,
                      const char **ret_mime,
                      int64_t *ret_size);
+
+/*
+ * The same, but only when the thumbnail is made already (no libvips, a
+ * couple of open() calls): the fd, or -ENOENT when it is not (yet), or the
+ * other errors of media_thumb_open() but -EBADMSG and -ERR_UNAVAILABLE.
+ */
+int media_thumb_cached(struct media *m,
+                       const char *id,
+                       const char *mime,
+                       int size,
+                       const char **ret_mime,
+                       int64_t *ret_size);
 
 #endif
