@@ -76,10 +76,16 @@ static void finish(struct queue_call *c, int r)
         http_reply_json(req, 409, &b);
     } else if (r == -ERR_CONFLICT) {
         buf_release(&b);
-        const char *msg = c->action == QUEUE_SUBMIT
-                              ? "the lease is gone and the task has no free slot left"
-                              : "the assignment is not leased";
-        http_reply_error(req, 409, "conflict", msg, NULL);
+        const char *msg = "the assignment is not leased";
+        if (c->action == QUEUE_SUBMIT)
+            msg = "the lease is gone and the task has no free slot left";
+        else if (c->action == QUEUE_CLAIM)
+            msg = "`after` is not a live lease of yours in this project";
+        http_reply_error(req, 409, "conflict", msg, c->action == QUEUE_CLAIM ? "after" : NULL);
+    } else if (r == -ERR_NOT_FOUND && c->action == QUEUE_CLAIM && c->after_id) {
+        buf_release(&b);
+        http_reply_error(req, 404, "not_found",
+                         "no such project, or `after` is no assignment of yours", NULL);
     } else if (r < 0) {
         buf_release(&b);
         reply_errno(req, r);
@@ -143,6 +149,10 @@ static struct queue_call *new_call(struct request *req, enum queue_action action
 
 /* ---- handlers ---- */
 
+/*
+ * ?after=<assignment id> (the prefetch): a lease other than that one, which
+ * must be a live lease of the caller's in this project (store_claim_after).
+ */
 int api_queue_next(struct request *req)
 {
     struct queue_call *c = new_call(req, QUEUE_CLAIM);
@@ -150,6 +160,13 @@ int api_queue_next(struct request *req)
         return reply_errno(req, -ENOMEM);
     if (param_id_or_reply(req, 0, &c->project_id) < 0)
         return HTTP_DONE;
+    const char *after = http_query(req, "after");
+    if (after) {
+        long long v;
+        if (str_to_int64(str_from(after), &v) < 0 || v < 1)
+            return reply_invalid(req, "after", "must be an assignment id (a positive integer)");
+        c->after_id = v;
+    }
     return run(req, c);
 }
 

@@ -16,7 +16,8 @@ static int call_fn(struct store_tx *tx, void *ctx)
     int r;
     switch (c->action) {
     case QUEUE_CLAIM:
-        r = store_claim(tx, c->org_id, c->project_id, c->user_id, now, c->arena, &c->assignment, &c->task);
+        r = store_claim_after(tx, c->org_id, c->project_id, c->user_id, c->after_id, now, c->arena,
+                              &c->assignment, &c->task);
         if (r == 1 && strcmp(c->assignment.kind, "rework") == 0) {
             /* what the reviewer said comes with the rework */
             int g = store_assignment_review(tx, c->task.id, c->assignment.id, c->arena, &c->review);

@@ -32,6 +32,7 @@ struct queue_call {
     enum queue_action action;
     int64_t org_id, user_id;
     int64_t project_id;    /* claim */
+    int64_t after_id;      /* claim: past this live lease of the user's (prefetch); 0: none */
     int64_t assignment_id; /* the others */
     struct str body;       /* submit: the result, draft: the draft (compact JSON) */
     struct store_label *labels;

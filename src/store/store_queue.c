@@ -11,6 +11,11 @@
  * Expired leases stay "leased" (and keep their slot) until the reaper
  * returns them; a late submit on such a lease is accepted.
  *
+ * Prefetch (store_claim_after): a claim may look past one live lease of the
+ * user's; it then returns another live one before taking a new task, so a
+ * user holds at most two live normal leases per project. It runs under the
+ * same user lock as any claim, so parallel claims of one user serialise.
+ *
  * Events: every change of a task's counters is announced on the topic
  * "project.<id>" in the same transaction (store_event(): delivered only
  * once committed): {"type":"task","task":ID,"state":"in_progress",
@@ -242,6 +247,38 @@ int store_claim(struct store_tx *tx,
                 struct store_assignment *ret_a,
                 struct store_task *ret_t)
 {
+    return store_claim_after(tx, org_id, project_id, user_id, 0, now, a, ret_a, ret_t);
+}
+
+/*
+ * `after` (the prefetch): the caller's live lease `after` in this project
+ * stays where it is and the claim looks past it. Checked under the user's
+ * row lock, before anything is written: not the caller's (or no such
+ * assignment) -ERR_NOT_FOUND; another project's, or not leased,
+ * -ERR_CONFLICT.
+ */
+static int after_check(struct store_tx *tx, int64_t project_id, int64_t user_id, int64_t after,
+                       struct arena *a)
+{
+    struct store_assignment as;
+    int r = assignment_get_for_update(tx, user_id, after, a, &as);
+    if (r < 0)
+        return r;
+    if (as.project_id != project_id || strcmp(as.state, "leased") != 0)
+        return -ERR_CONFLICT;
+    return 0;
+}
+
+int store_claim_after(struct store_tx *tx,
+                      int64_t org_id,
+                      int64_t project_id,
+                      int64_t user_id,
+                      int64_t after,
+                      int64_t now,
+                      struct arena *a,
+                      struct store_assignment *ret_a,
+                      struct store_task *ret_t)
+{
     int lease_s;
     int r = project_lease(tx, org_id, project_id, &lease_s);
     if (r < 0)
@@ -260,13 +297,28 @@ int store_claim(struct store_tx *tx,
     r = db_run(tx, u);
     if (r < 0)
         return r;
+    if (after) {
+        r = after_check(tx, project_id, user_id, after, a);
+        if (r < 0)
+            return r;
+    }
 
-    /* a rework (a rejected annotation) comes back to its author first */
-    STMT_OR_FAIL(w, tx, ST_Q_REWORK_HELD,
-                 "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE user_id = ? AND project_id = ?"
-                 " AND kind = 'rework' AND state IN ('leased', 'released') ORDER BY id LIMIT 1");
+    /* a rework (a rejected annotation) comes back to its author first;
+     * with `after`, a rework other than that one */
+    struct db_stmt *w =
+        after ? stmt_get(tx, ST_Q_REWORK_OTHER,
+                         "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE user_id = ? AND project_id = ?"
+                         " AND kind = 'rework' AND state IN ('leased', 'released') AND id <> ?"
+                         " ORDER BY id LIMIT 1")
+              : stmt_get(tx, ST_Q_REWORK_HELD,
+                         "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE user_id = ? AND project_id = ?"
+                         " AND kind = 'rework' AND state IN ('leased', 'released') ORDER BY id LIMIT 1");
+    if (!w)
+        return -ERR_STORE;
     db_bind_int64(tx, w, 1, user_id);
     db_bind_int64(tx, w, 2, project_id);
+    if (after)
+        db_bind_int64(tx, w, 3, after);
     r = db_step(tx, w);
     if (r == 1)
         assignment_row(tx, w, a, ret_a);
@@ -284,12 +336,22 @@ int store_claim(struct store_tx *tx,
         return r < 0 ? r : 1;
     }
 
-    /* a lease the user holds already comes back (with its draft), extended */
-    STMT_OR_FAIL(h, tx, ST_Q_HELD,
-                 "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE user_id = ? AND project_id = ?"
-                 " AND state = 'leased' AND kind = 'normal' ORDER BY id LIMIT 1");
+    /* a lease the user holds already comes back (with its draft), extended;
+     * with `after`, a live lease other than that one (the prefetched task),
+     * so that a user holds at most two: `after` and the one returned */
+    struct db_stmt *h =
+        after ? stmt_get(tx, ST_Q_HELD_OTHER,
+                         "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE user_id = ? AND project_id = ?"
+                         " AND state = 'leased' AND kind = 'normal' AND id <> ? ORDER BY id LIMIT 1")
+              : stmt_get(tx, ST_Q_HELD,
+                         "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE user_id = ? AND project_id = ?"
+                         " AND state = 'leased' AND kind = 'normal' ORDER BY id LIMIT 1");
+    if (!h)
+        return -ERR_STORE;
     db_bind_int64(tx, h, 1, user_id);
     db_bind_int64(tx, h, 2, project_id);
+    if (after)
+        db_bind_int64(tx, h, 3, after);
     r = db_step(tx, h);
     if (r == 1)
         assignment_row(tx, h, a, ret_a);
@@ -307,17 +369,34 @@ int store_claim(struct store_tx *tx,
     }
 
     /* PostgreSQL: take the candidate's row lock, passing over tasks other
-     * nodes are claiming this instant (DESIGN.md §6); SQLite: one writer. */
-    struct db_stmt *c = stmt_get_dialect(
-        tx, ST_Q_CANDIDATE,
-        "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
-        " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
-        " AND a.user_id = ? AND a.kind = 'normal' AND a.state IN ('submitted', 'skipped'))"
-        " ORDER BY t.priority DESC, t.id LIMIT 1",
-        "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
-        " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
-        " AND a.user_id = ? AND a.kind = 'normal' AND a.state IN ('submitted', 'skipped'))"
-        " ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE SKIP LOCKED");
+     * nodes are claiming this instant (DESIGN.md §6); SQLite: one writer.
+     * With `after` the user may still hold `after` (leased, either kind):
+     * its task is passed over too, so the claim never re-takes it. */
+    struct db_stmt *c;
+    if (after)
+        c = stmt_get_dialect(
+            tx, ST_Q_CANDIDATE_OTHER,
+            "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
+            " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
+            " AND a.user_id = ? AND (a.kind = 'normal' AND a.state IN ('submitted', 'skipped', 'leased')"
+            " OR a.kind = 'rework'))"
+            " ORDER BY t.priority DESC, t.id LIMIT 1",
+            "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
+            " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
+            " AND a.user_id = ? AND (a.kind = 'normal' AND a.state IN ('submitted', 'skipped', 'leased')"
+            " OR a.kind = 'rework'))"
+            " ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE SKIP LOCKED");
+    else
+        c = stmt_get_dialect(
+            tx, ST_Q_CANDIDATE,
+            "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
+            " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
+            " AND a.user_id = ? AND a.kind = 'normal' AND a.state IN ('submitted', 'skipped'))"
+            " ORDER BY t.priority DESC, t.id LIMIT 1",
+            "SELECT t.id FROM tasks t WHERE t.project_id = ? AND t.open_slots > 0"
+            " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
+            " AND a.user_id = ? AND a.kind = 'normal' AND a.state IN ('submitted', 'skipped'))"
+            " ORDER BY t.priority DESC, t.id LIMIT 1 FOR UPDATE SKIP LOCKED");
     if (!c)
         return -ERR_STORE;
     db_bind_int64(tx, c, 1, project_id);

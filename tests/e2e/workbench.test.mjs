@@ -214,12 +214,22 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
   assert.equal(Number(await page.getAttribute('.work', 'data-assignment')), assignmentId);
   assert.ok(await page.$('button.choice.on[data-class=pos]'));
 
-  // submit with Ctrl+Enter: the next task replaces it without a reload
+  // the next task is prefetched while this one is open (POST /next?after=<this assignment>)
+  const nexts = []; // every /next the page asks for, in order
+  page.on('request', (r) => { if (/\/api\/v1\/projects\/\d+\/next/.test(r.url())) nexts.push(new URL(r.url()).search); });
+  await page.waitForSelector('.annotate[data-next=ready]');
+
+  // submit with Ctrl+Enter: the prefetched task replaces it without a reload, and without
+  // a /next between the submit and the new task on screen; then the one after is prefetched
   await page.evaluate(() => { window.__noReload = 42; });
-  await page.keyboard.press('Control+Enter');
   const xss = tasks.find((t) => t.key === 'xss');
+  const sent = nexts.length;
+  await page.keyboard.press('Control+Enter');
   await page.waitForSelector(`.work[data-task="${xss.id}"]`);
   assert.equal(await page.evaluate(() => window.__noReload), 42);
+  const xssAssignment = Number(await page.getAttribute('.work', 'data-assignment'));
+  // what was asked after the submit: at most the prefetch past the new task, sent once it was shown
+  assert.ok(nexts.slice(sent).every((q) => q === `?after=${xssAssignment}`), JSON.stringify(nexts.slice(sent)));
 
   // the stored annotation has code-point offsets
   const anns = (await ok('GET', `/api/v1/tasks/${first.id}/annotations`)).items;
@@ -238,10 +248,16 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
   assert.equal(await page.$$eval('[data-testid=task-text] img, [data-testid=task-text] script', (n) => n.length), 0);
   await shot(page, '05-annotate-xss-inert');
 
-  // skip: on to the third task
+  // skip: on to the third task, the prefetched one, with no /next in between either
+  await page.waitForSelector('.annotate[data-next=ready]');
+  const skipSent = nexts.length;
   await page.click('[data-testid=skip]');
   const third = tasks.find((t) => t.key === 'third');
   await page.waitForSelector(`.work[data-task="${third.id}"]`);
+  const thirdAssignment = Number(await page.getAttribute('.work', 'data-assignment'));
+  assert.ok(nexts.slice(skipSent).every((q) => q === `?after=${thirdAssignment}`), JSON.stringify(nexts.slice(skipSent)));
+  // nothing left past the third: the page knows (204) and a submit asks /next once more
+  await page.waitForSelector('.annotate[data-next=none]');
 
   // the language switch, kept across a reload
   await page.click('[data-testid=lang-switch]');

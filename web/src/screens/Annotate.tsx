@@ -6,11 +6,18 @@
 // server hands back the caller's live lease with its draft), and a local
 // draft of that assignment wins over the server's, being at least as new.
 //
-// The next task: the server gives a user one live lease per project and
-// answers /next with that same lease while it lives, so the next task cannot
-// be claimed while the current one is open. Instead the submit and the next
-// claim run back to back without a render in between, the tool's code is
-// already loaded, and the new task replaces the old one in place (no reload).
+// The next task (prefetch): once a task is shown, the stream claims the next
+// one with `POST /next?after=<current assignment>` (docs/api.md: a lease other
+// than the current one, so a user holds at most two), keeps both leases alive
+// with heartbeats, and lets the tool warm up what it needs (preload: the
+// image). A submit or a skip then shows the prefetched task at once, with no
+// /next in between, and prefetches again. A prefetch still in flight is
+// awaited before the submit (so that the server sees the current lease live);
+// without a prefetched task (204, offline, lost) the submit falls back to a
+// plain /next. After a reload /next returns the first live lease: when that
+// is not the task that was open, the other one (`?after=`) is, and they swap.
+// Leaving the stream releases the prefetched lease; one abandoned by a closed
+// tab simply expires on the server.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, NetworkError, api, reauthNeeded, type Claim, type Project } from '../api';
 import { errorText } from '../errors';
@@ -73,7 +80,14 @@ export function Annotate({ projectId }: { projectId: number }) {
     inflight: false,
     finishing: false,
     saving: null as Promise<unknown> | null,
+    /* the prefetched next task: claimed past `nextAfter` (the assignment on screen) */
+    next: null as Claim | null,
+    nextAfter: 0,
+    nextNone: false, /* the prefetch answered 204: nothing more for now */
+    prefetching: null as Promise<void> | null,
   });
+  /* what the prefetch is doing, for the page (data-next) and tests */
+  const [nextState, setNextState] = useState<'pending' | 'ready' | 'none' | 'failed'>('none');
 
   useEffect(() => {
     let live = true;
@@ -115,8 +129,15 @@ export function Annotate({ projectId }: { projectId: number }) {
     };
   }, [projectId]);
 
-  function show(c: Claim | null, mod: ToolModule, p: Project) {
-    st.current.claim = c;
+  /* Show claim c; `next`: the next task already claimed past it (null: none
+   * left), else it is prefetched now. */
+  function show(c: Claim | null, mod: ToolModule, p: Project, next?: Claim | null) {
+    const s = st.current;
+    s.claim = c;
+    s.next = null;
+    s.nextAfter = 0;
+    s.nextNone = false;
+    setNextState('none');
     setClaim(c);
     if (!c) {
       writeLocal(activeKey(p.id), null);
@@ -136,12 +157,78 @@ export function Annotate({ projectId }: { projectId: number }) {
     setMessage('');
     setTried(false);
     setPhase('working');
+    if (next !== undefined) {
+      s.next = next && next.assignment.id !== c.assignment.id ? next : null;
+      s.nextAfter = c.assignment.id;
+      s.nextNone = !s.next;
+      setNextState(s.next ? 'ready' : 'none');
+      if (s.next) mod.preload?.(s.next.task);
+    } else prefetch(mod, p);
+  }
+
+  /* Claim the next task past the one on screen, unless it is there or coming. */
+  function prefetch(mod: ToolModule, p: Project) {
+    const s = st.current;
+    const after = s.claim?.assignment.id;
+    if (!after || s.prefetching || s.nextNone || (s.next && s.nextAfter === after)) return;
+    setNextState('pending');
+    s.prefetching = api<Claim>('POST', `/api/v1/projects/${p.id}/next?after=${after}`)
+      .then((c) => {
+        if (st.current.claim?.assignment.id !== after) return; /* another task is on screen: see finally */
+        s.next = c && c.assignment.id !== after ? c : null;
+        s.nextAfter = after;
+        s.nextNone = !c;
+        setNextState(s.next ? 'ready' : 'none');
+        if (s.next) mod.preload?.(s.next.task);
+      })
+      .catch((e) => {
+        /* offline: tried again later; refused (409: the lease on screen is gone): not
+         * again for this task. Either way the submit falls back to a plain /next. */
+        if (st.current.claim?.assignment.id !== after) return;
+        const retry = e instanceof NetworkError || (e instanceof ApiError && e.status >= 500);
+        s.nextNone = !retry;
+        setNextState(retry ? 'failed' : 'none');
+      })
+      .finally(() => {
+        s.prefetching = null;
+        /* the task on screen changed meanwhile: prefetch past it (the server hands
+         * back what this call claimed, if it is still the other live lease) */
+        if (s.claim && s.claim.assignment.id !== after) prefetch(mod, p);
+      });
+  }
+
+  /* Release the prefetched lease (leaving the stream): its task goes back to the
+   * pool. A plain fetch, not api(): after a logout (no session, no CSRF token)
+   * nothing is sent, and a failure never asks for a login; the lease then expires. */
+  function releaseNext() {
+    const s = st.current;
+    const n = s.next;
+    s.next = null;
+    s.nextAfter = 0;
+    const csrf = sessionStorage.getItem('annotd.csrf');
+    if (!n || !csrf) return;
+    fetch(`/api/v1/assignments/${n.assignment.id}/release`, {
+      method: 'POST',
+      headers: { 'X-CSRF-Token': csrf },
+      credentials: 'same-origin',
+      keepalive: true,
+    }).catch(() => {});
   }
 
   async function claimNext(mod: ToolModule, p: Project) {
     setPhase('claiming');
     try {
-      show(await api<Claim>('POST', `/api/v1/projects/${p.id}/next`), mod, p);
+      const c = await api<Claim>('POST', `/api/v1/projects/${p.id}/next`);
+      /* after a reload: /next gives the first live lease; when the task that was
+       * open is the other one, it comes past this one, and they swap */
+      const open = Number(localStorage.getItem(activeKey(p.id)) || 0);
+      if (c && open && c.assignment.id !== open) {
+        const other = await api<Claim>('POST', `/api/v1/projects/${p.id}/next?after=${c.assignment.id}`);
+        if (other && other.assignment.id === open) show(other, mod, p, c);
+        else show(c, mod, p, other);
+        return;
+      }
+      show(c, mod, p);
     } catch (e) {
       setMessage(t('ann.error', { message: errorText(e) }));
       setPhase(claim ? 'working' : 'error');
@@ -181,15 +268,36 @@ export function Annotate({ projectId }: { projectId: number }) {
     return () => clearInterval(timer);
   }, [saveDraft]);
 
-  /* keep the lease alive while the task is open */
+  /* keep the leases alive while the task is open: its own and the prefetched one */
   useEffect(() => {
     if (!claim || !project) return;
     const every = Math.max(5, Math.min(60, Math.floor(project.lease_seconds / 3))) * 1000;
     const timer = setInterval(() => {
       api('POST', `/api/v1/assignments/${claim.assignment.id}/heartbeat`).catch(() => {});
+      const n = st.current.next;
+      if (n && st.current.nextAfter === claim.assignment.id)
+        api('POST', `/api/v1/assignments/${n.assignment.id}/heartbeat`).catch((e) => {
+          /* the prefetched lease is gone (reaped): claim another */
+          if (e instanceof ApiError && e.status === 409 && st.current.next === n) {
+            st.current.next = null;
+            if (tool) prefetch(tool, project);
+          }
+        });
     }, every);
     return () => clearInterval(timer);
-  }, [claim, project]);
+  }, [claim, project, tool]);
+
+  /* a prefetch that failed (offline) is tried again */
+  useEffect(() => {
+    if (!claim || !project || !tool || nextState !== 'failed') return;
+    const timer = setInterval(() => {
+      if (!st.current.finishing) prefetch(tool, project);
+    }, SAVE_EVERY_MS);
+    return () => clearInterval(timer);
+  }, [claim, project, tool, nextState]);
+
+  /* leaving the stream: the prefetched task goes back to the pool */
+  useEffect(() => releaseNext, []);
 
   function onChange(r: Record<string, unknown>) {
     const s = st.current;
@@ -214,6 +322,8 @@ export function Annotate({ projectId }: { projectId: number }) {
     s.finishing = true; /* no autosave of this assignment from here on */
     try {
       if (s.saving) await s.saving.catch(() => {});
+      /* a prefetch past this lease reaches the server before the lease ends */
+      if (s.prefetching) await s.prefetching;
       if (action === 'submit') {
         try {
           await api('POST', `/api/v1/assignments/${id}/submit`, { result: s.result });
@@ -227,8 +337,11 @@ export function Annotate({ projectId }: { projectId: number }) {
       }
       writeLocal(draftKey(id), null);
       s.dirty = false;
-      /* straight to the next claim: no render of an empty state in between */
-      show(await api<Claim>('POST', `/api/v1/projects/${project.id}/next`), tool, project);
+      /* the prefetched task at once; without one, straight to the next claim
+       * (no render of an empty state in between) */
+      const next = s.nextAfter === id ? s.next : null;
+      s.next = null;
+      show(next ?? (await api<Claim>('POST', `/api/v1/projects/${project.id}/next`)), tool, project);
     } catch (e) {
       if (e instanceof ApiError && e.code === 'invalid_result')
         setMessage(t('ann.invalid', { message: e.path ? `${e.path}: ${e.message}` : e.message }));
@@ -268,7 +381,7 @@ export function Annotate({ projectId }: { projectId: number }) {
   const missing = claim && project && tool?.validate ? tool.validate(project.config, claim.task, result) : null;
 
   return (
-    <section class="annotate" data-phase={phase}>
+    <section class="annotate" data-phase={phase} data-next={nextState}>
       <div class="bar">
         {back}
         {project && <h1>{project.name}</h1>}

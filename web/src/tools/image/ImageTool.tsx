@@ -20,6 +20,7 @@
 // lists the points and cycles one on a click. Every edit is one undo step.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t, type MessageKey } from '../../i18n';
+import type { Task } from '../../api';
 import type { ToolProps } from '../types';
 import { ImageCanvas, type Draft } from './canvas';
 import {
@@ -47,6 +48,12 @@ import './image.css';
 
 export function emptyResult(config: Record<string, unknown>): Record<string, unknown> {
   return emptyImageResult(config as ImageConfig);
+}
+
+/* A prefetched task's image into the browser's cache (media is cacheable), so it shows at once. */
+export function preload(task: Task): void {
+  const url = imageUrl(task.data.image);
+  if (url) new Image().src = url;
 }
 
 const MODE_KEYS: Record<string, Mode> = { v: 'select', b: 'box', p: 'polygon', l: 'polyline', k: 'keypoints' };
