@@ -17,6 +17,7 @@
 #include "store/store.h"
 
 struct media;
+struct media_pool;
 
 struct api_limits {
     size_t max_body;    /* API JSON bodies */
@@ -35,6 +36,8 @@ struct api_app {
     atomic_bool ready;  /* /healthz answers 200 once set */
     struct api_events *events; /* live updates (events.c) */
     struct media *media;       /* the media dir (media.c); NULL: media answer 503 */
+    struct media_pool *media_pool; /* libvips work (media/pool.h); NULL: in the handler */
+    struct jobs *jobs;         /* background workers (src/jobs), kicked after a job is queued; may be NULL */
 };
 
 /*
@@ -144,6 +147,13 @@ int api_characters_delete(struct request *req);
 int api_story_flags(struct request *req);
 int api_task_flags(struct request *req);
 int api_story_flag_resolve(struct request *req);
+int api_shot_media_attach(struct request *req);
+int api_shot_media_list(struct request *req);
+int api_shot_media_review(struct request *req);
+int api_shot_media_generate(struct request *req);
+int api_jobs_list(struct request *req);
+int api_jobs_get(struct request *req);
+int api_jobs_cancel(struct request *req);
 int api_queue_next(struct request *req);
 int api_queue_submit(struct request *req);
 int api_queue_skip(struct request *req);

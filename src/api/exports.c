@@ -47,7 +47,7 @@ static int export_storyboard(struct request *req, const struct store_project *p,
 {
     struct buf out;
     buf_init(&out, 0);
-    int r = storyboard_export(api_app(req)->store, p, format, &out);
+    int r = storyboard_export_media(api_app(req)->store, api_app(req)->media, p, format, &out);
     if (r < 0) {
         buf_release(&out);
         if (r == -ERR_NOT_FOUND)

@@ -76,6 +76,14 @@ static const struct route_def table[] = {
     { { "GET",    "/api/v1/projects/{id}/story/flags", api_story_flags, ROLES_ALL,     0, 0, NULL }, CAP_NONE },
     { { "GET",    "/api/v1/tasks/{id}/flags",       api_task_flags,     ROLES_ALL,     0, 0, NULL }, CAP_NONE },
     { { "POST",   "/api/v1/story/flags/{id}/resolve", api_story_flag_resolve, ROLES_REVIEW, 0, 0, NULL }, CAP_SMALL },
+    { { "GET",    "/api/v1/tasks/{id}/shots/media", api_shot_media_list, ROLES_ALL,    0, 0, NULL }, CAP_NONE },
+    { { "POST",   "/api/v1/tasks/{id}/shots/{shot}/media", api_shot_media_attach, ROLES_EDIT, 0, JSON, NULL }, CAP_SMALL },
+    { { "POST",   "/api/v1/tasks/{id}/shots/{shot}/generate", api_shot_media_generate, ROLES_WORK, 0, JSON, NULL }, CAP_SMALL },
+    { { "POST",   "/api/v1/shot-media/{id}/review", api_shot_media_review, ROLES_REVIEW, 0, JSON, NULL }, CAP_SMALL },
+
+    { { "GET",    "/api/v1/projects/{id}/jobs",     api_jobs_list,      ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/jobs/{id}",              api_jobs_get,       ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "POST",   "/api/v1/jobs/{id}/cancel",       api_jobs_cancel,    ROLES_MANAGE,  0, 0, NULL }, CAP_SMALL },
 
     { { "POST",   "/api/v1/media",                  api_media_upload,   ROLES_MANAGE,  0, HTTP_BODY_STREAM, api_media_upload_body }, CAP_UPLOAD },
     { { "GET",    "/api/v1/media/{id}",             api_media_get,      ROLES_ALL,     0, 0, NULL }, CAP_NONE },

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/utf8.h"
+#include "jobs/jobs.h"
 #include "project/project.h"
 #include "storyboard/storyboard.h"
 
@@ -80,6 +81,7 @@ int api_novel_import(struct request *req)
         }
         return reply_errno(req, r);
     }
+    jobs_kick(api_app(req)->jobs); /* an LLM drafter's job, if one was queued */
     return reply_json(req, 200, &out);
 }
 
@@ -137,6 +139,42 @@ static int char_list_fn(struct store_tx *tx, void *ctx)
     return store_character_list(tx, o->project_id, o->a, &o->items, &o->n);
 }
 
+/*
+ * Merges worth proposing: a name that is another's given name (俊义 of
+ * 卢俊义: the other is one character, a surname, longer and ends with it).
+ * People decide; "suggestions":[{"from","into","reason"}], at most 50.
+ */
+static void roster_suggestions(struct jw *w, const struct store_character *c, int n)
+{
+    jw_key(w, "suggestions");
+    jw_arr_begin(w);
+    int out = 0;
+    for (int i = 0; i < n && out < 50; i++) {
+        if (c[i].merged_into)
+            continue;
+        size_t la = strlen(c[i].name), ca = utf8_count(c[i].name, la);
+        if (ca < 2)
+            continue;
+        for (int k = 0; k < n && out < 50; k++) {
+            if (k == i || c[k].merged_into)
+                continue;
+            size_t lb = strlen(c[k].name);
+            if (lb <= la || utf8_count(c[k].name, lb) != ca + 1 || strcmp(c[k].name + (lb - la), c[i].name) != 0)
+                continue;
+            char from[24], into[24];
+            snprintf(from, sizeof(from), "c%" PRId64, c[i].id);
+            snprintf(into, sizeof(into), "c%" PRId64, c[k].id);
+            jw_obj_begin(w);
+            jw_kstr(w, "from", from);
+            jw_kstr(w, "into", into);
+            jw_kstr(w, "reason", "given_name");
+            jw_obj_end(w);
+            out++;
+        }
+    }
+    jw_arr_end(w);
+}
+
 int api_characters_list(struct request *req)
 {
     struct store_project p;
@@ -156,6 +194,7 @@ int api_characters_list(struct request *req)
     for (int i = 0; i < o.n; i++)
         character_to_jw(&w, &o.items[i]);
     jw_arr_end(&w);
+    roster_suggestions(&w, o.items, o.n);
     jw_obj_end(&w);
     return reply_json(req, 200, &b);
 }

@@ -24,8 +24,12 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "jobs/jobs.h"
+#include "storyboard/generate.h"
 #include "media/media.h"
+#include "media/pool.h"
 #include "queue/queue.h"
+#include "storyboard/storyboard.h"
 
 const char cli_serve_usage[] =
     "usage: annotd serve [--data DIR] [--listen ADDR:PORT] [--db URL] [options]\n"
@@ -36,6 +40,8 @@ const char cli_serve_usage[] =
     "  --listen ADDR:PORT    address to listen on (default 127.0.0.1:8080; port 0: any free port)\n"
     "  --db URL              database URL (postgresql://...); default: DIR/annotd.db\n"
     "  --media DIR           media dir, shared by the nodes of a cluster (default DATA/media)\n"
+    "  --media-workers N     threads for image decoding and thumbnails: 1 or 2 (default 2)\n"
+    "  --media-queue N       image jobs admitted beyond one per worker; more answer 503 (default 64)\n"
     "  --web DIR             the workbench's built files (default DATA/../web/dist when it exists)\n"
     "  --threads N           HTTP worker threads (default 2 x cores)\n"
     "  --max-body SIZE       API JSON bodies (default 16m)\n"
@@ -55,6 +61,8 @@ enum {
     OPT_LISTEN,
     OPT_DB,
     OPT_MEDIA,
+    OPT_MEDIA_WORKERS,
+    OPT_MEDIA_QUEUE,
     OPT_THREADS,
     OPT_MAX_BODY,
     OPT_MAX_IMPORT,
@@ -75,6 +83,8 @@ static const struct option serve_options[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
     { "db", required_argument, NULL, OPT_DB },
     { "media", required_argument, NULL, OPT_MEDIA },
+    { "media-workers", required_argument, NULL, OPT_MEDIA_WORKERS },
+    { "media-queue", required_argument, NULL, OPT_MEDIA_QUEUE },
     { "threads", required_argument, NULL, OPT_THREADS },
     { "max-body", required_argument, NULL, OPT_MAX_BODY },
     { "max-import", required_argument, NULL, OPT_MAX_IMPORT },
@@ -204,6 +214,8 @@ int cli_serve(int argc, char **argv)
         .cookie_name = "annotd_session",
     };
     unsigned threads = 0, max_conn = 16000;
+    struct media_pool_options media_pool_opt = { .workers = MEDIA_POOL_WORKERS,
+                                                 .queue = MEDIA_POOL_QUEUE };
     size_t conn_memory = 8 * 1024;
     enum auth_cost cost = AUTH_COST_INTERACTIVE;
     enum log_level level = LOG_INFO;
@@ -229,6 +241,19 @@ int cli_serve(int argc, char **argv)
             break;
         case OPT_MEDIA:
             media_dir = optarg;
+            break;
+        case OPT_MEDIA_WORKERS:
+            /* more would only wait: media.c runs MEDIA_VIPS_JOBS libvips jobs at a time */
+            if (str_to_int64(str_from(optarg), &n) < 0 || n < 1 || n > MEDIA_VIPS_JOBS)
+                return cli_usage_error(cli_serve_usage, "--media-workers takes 1 to %d",
+                                       MEDIA_VIPS_JOBS);
+            media_pool_opt.workers = (unsigned)n;
+            break;
+        case OPT_MEDIA_QUEUE:
+            if (str_to_int64(str_from(optarg), &n) < 0 || n < 0 || n > MEDIA_POOL_MAX_QUEUE)
+                return cli_usage_error(cli_serve_usage, "--media-queue takes 0 to %d",
+                                       MEDIA_POOL_MAX_QUEUE);
+            media_pool_opt.queue = (unsigned)n;
             break;
         case OPT_THREADS:
             if (str_to_int64(str_from(optarg), &n) < 0 || n < 1 || n > 256)
@@ -312,6 +337,15 @@ int cli_serve(int argc, char **argv)
         return cli_fail("another annotd serves data dir '%s'", data);
     }
 
+    /* Block the stop signals before any thread exists (the store's writer,
+     * the media and job workers inherit the mask), so that they reach only
+     * sigwait() below: a second SIGTERM during the stop must not kill us. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
     struct store *st;
     if (cli_open_store(data, db, db != NULL, &st) != CLI_OK) {
         close(lock_fd);
@@ -339,12 +373,14 @@ int cli_serve(int argc, char **argv)
         goto out_store;
     }
 
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    /* image work off the HTTP threads; started after the mask, as every thread */
+    r = media_pool_start(&media_pool_opt, &app.media_pool);
+    if (r < 0) {
+        cli_fail("failed to start the media workers: %s", err_str(r));
+        goto out_store;
+    }
 
     /* live updates: subscribed before the first request can change anything */
     r = api_events_start(&app);
@@ -410,6 +446,19 @@ int cli_serve(int argc, char **argv)
         log_warn("failed to write the local admin token into '%s': CLI commands cannot reach this server",
                  data);
 
+    /* background jobs: two workers (LLM drafting, media generation) */
+    size_t n_kinds;
+    const struct job_kind *story_kinds = storyboard_job_kinds(&n_kinds);
+    struct job_kind kinds[16];
+    if (n_kinds > 15)
+        n_kinds = 15;
+    memcpy(kinds, story_kinds, n_kinds * sizeof(kinds[0]));
+    /* frame generation stores its images in this node's media dir */
+    kinds[n_kinds++] = (struct job_kind){ STORYBOARD_GENERATE_JOB, storyboard_generate_job, app.media };
+    r = jobs_start(st, kinds, n_kinds, 2, &app.jobs);
+    if (r < 0)
+        log_warn("failed to start the job workers: %s (background jobs wait for another node)", err_str(r));
+
     struct upkeep up = { .st = st };
     pthread_mutex_init(&up.lock, NULL);
     pthread_cond_init(&up.cond, NULL);
@@ -425,7 +474,12 @@ int cli_serve(int argc, char **argv)
     log_info("stopping on signal %d: finishing requests in flight", sig);
 
     http_server_stop(srv, 10000); /* ends the event streams too */
+    /* image jobs still waiting answer 503 (dropped if their request was closed) */
+    media_pool_stop(app.media_pool);
+    app.media_pool = NULL;
     api_events_stop(&app);
+    jobs_stop(app.jobs); /* a running job goes back to the queue at its next step */
+    app.jobs = NULL;
     if (upkeep_started) {
         pthread_mutex_lock(&up.lock);
         up.stop = true;
@@ -441,6 +495,7 @@ int cli_serve(int argc, char **argv)
     rc = CLI_OK;
 
 out_store:
+    media_pool_stop(app.media_pool);
     media_close(app.media);
     arena_free(&a);
     store_close(st);

@@ -6,6 +6,7 @@
  * store; export only reads, so it opens the store itself.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,12 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "project/project.h"
+#include "jobs/jobs.h"
+#include "media/media.h"
 #include "storyboard/storyboard.h"
 
 const char cli_story_import_usage[] =
-    "usage: annotd story import --data DIR --project ID [--t2s] [--title T] [--db URL] FILE\n"
+    "usage: annotd story import --data DIR --project ID [--t2s] [--title T] [--no-wait] [--db URL] FILE\n"
     "\n"
     "Ingest the novel FILE ('-' for standard input) into storyboard project ID, or\n"
     "sync it when the project has a novel already: unchanged chapters keep their\n"
@@ -32,7 +35,13 @@ const char cli_story_import_usage[] =
     "  --project ID          the storyboard project's id\n"
     "  --t2s                 convert traditional to simplified Chinese (the original is kept)\n"
     "  --title T             the novel's title when the file names none\n"
-    "  --db URL              database URL (postgresql://...); default: DIR/annotd.db\n";
+    "  --no-wait             with an LLM drafter: do not wait for its background job\n"
+    "  --db URL              database URL (postgresql://...); default: DIR/annotd.db\n"
+    "\n"
+    "With an LLM drafter the scenes are drafted by the rules at once and re-drafted\n"
+    "by the endpoint in a background job (\"job\" in the summary); the command waits\n"
+    "for it, with a progress line on standard error, unless --no-wait. Without a\n"
+    "running server the job runs in this process.\n";
 
 const char cli_story_export_usage[] =
     "usage: annotd story export --data DIR --project ID --format F [--out FILE] [--db URL]\n"
@@ -49,7 +58,7 @@ const char cli_story_export_usage[] =
     "  --out FILE            write to FILE instead of standard output\n"
     "  --db URL              database URL (postgresql://...); default: DIR/annotd.db\n";
 
-enum { OPT_DATA = 256, OPT_PROJECT, OPT_T2S, OPT_TITLE, OPT_DB, OPT_FORMAT, OPT_OUT };
+enum { OPT_DATA = 256, OPT_PROJECT, OPT_T2S, OPT_TITLE, OPT_DB, OPT_FORMAT, OPT_OUT, OPT_NO_WAIT };
 
 static const struct option story_options[] = {
     { "data", required_argument, NULL, OPT_DATA },
@@ -59,12 +68,13 @@ static const struct option story_options[] = {
     { "db", required_argument, NULL, OPT_DB },
     { "format", required_argument, NULL, OPT_FORMAT },
     { "out", required_argument, NULL, OPT_OUT },
+    { "no-wait", no_argument, NULL, OPT_NO_WAIT },
     { NULL, 0, NULL, 0 },
 };
 
 struct story_args {
     const char *data, *db, *project, *title, *format, *out, *file;
-    bool t2s;
+    bool t2s, no_wait;
     int64_t project_id;
 };
 
@@ -82,6 +92,7 @@ static int parse_args(int argc, char **argv, const char *usage, bool import, str
         case OPT_DB: a->db = optarg; break;
         case OPT_FORMAT: a->format = optarg; break;
         case OPT_OUT: a->out = optarg; break;
+        case OPT_NO_WAIT: a->no_wait = true; break;
         default: return cli_usage_error(usage, "unknown option");
         }
     }
@@ -92,8 +103,8 @@ static int parse_args(int argc, char **argv, const char *usage, bool import, str
             return cli_usage_error(usage, "FILE is required ('-' for standard input)");
         a->file = argv[optind++];
     } else {
-        if (a->t2s || a->title)
-            return cli_usage_error(usage, "--t2s and --title belong to 'story import'");
+        if (a->t2s || a->title || a->no_wait)
+            return cli_usage_error(usage, "--t2s, --title and --no-wait belong to 'story import'");
         if (!a->format)
             return cli_usage_error(usage, "--format is required");
         if (!storyboard_format_known(a->format))
@@ -138,6 +149,93 @@ static int read_file(const char *file, struct buf *out)
     return CLI_OK;
 }
 
+/* The id of the background job a summary names, or 0. */
+static int64_t summary_job(const struct buf *summary)
+{
+    json_t *v = json_loadb(summary->p, summary->len, 0, NULL);
+    json_t *id = json_object_get(json_object_get(v, "job"), "id");
+    int64_t r = json_is_integer(id) ? (int64_t)json_integer_value(id) : 0;
+    json_decref(v);
+    return r;
+}
+
+static void print_progress(void *ctx, int64_t done, int64_t total)
+{
+    (void)ctx;
+    fprintf(stderr, "\rannotd: LLM drafting: %lld/%lld scenes", (long long)done, (long long)total);
+    fflush(stderr);
+}
+
+struct job_state {
+    int64_t id;
+    struct arena a;
+    struct store_job job;
+};
+
+static int job_read(struct store_tx *tx, void *ctx)
+{
+    struct job_state *j = ctx;
+    return store_job_get(tx, 0, j->id, &j->a, &j->job);
+}
+
+/* Report how a job ended (after its progress line). */
+static int job_outcome(const char *state, const char *error, const char *result)
+{
+    fprintf(stderr, "\n");
+    if (strcmp(state, "done") == 0) {
+        fprintf(stderr, "annotd: LLM drafting done: %s\n", result ? result : "{}");
+        return CLI_OK;
+    }
+    return cli_fail("LLM drafting %s%s%s", state, error ? ": " : "", error ? error : "");
+}
+
+static int run_job_local(struct store *st, int64_t id)
+{
+    size_t n;
+    const struct job_kind *kinds = storyboard_job_kinds(&n);
+    int r = jobs_run_inline(st, kinds, n, id, print_progress, NULL);
+    if (r < 0)
+        return cli_fail("\nthe LLM drafting job %lld could not run: %s", (long long)id, err_str(r));
+    struct job_state j = { .id = id };
+    arena_init(&j.a, 0);
+    r = store_read(st, job_read, &j);
+    int rc = r < 0 ? cli_fail("failed to read job %lld: %s", (long long)id, err_str(r))
+                   : job_outcome(j.job.state, j.job.error, j.job.result);
+    arena_free(&j.a);
+    return rc;
+}
+
+static int wait_job_remote(const struct cli_target *t, int64_t id)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/api/v1/jobs/%lld", (long long)id);
+    for (;;) {
+        struct buf reply;
+        buf_init(&reply, 1u << 20);
+        int status = cli_http(t->url, t->token, "GET", path, NULL, NULL, 0, &reply);
+        if (status != 200) {
+            int rc = cli_http_fail(t, status, &reply);
+            buf_release(&reply);
+            return rc;
+        }
+        json_t *v = json_loadb(reply.p, reply.len, 0, NULL);
+        buf_release(&reply);
+        const char *state = json_string_value(json_object_get(v, "state"));
+        json_t *pg = json_object_get(v, "progress");
+        print_progress(NULL, json_integer_value(json_object_get(pg, "done")),
+                       json_integer_value(json_object_get(pg, "total")));
+        if (state && strcmp(state, "queued") != 0 && strcmp(state, "running") != 0) {
+            char *res = json_dumps(json_object_get(v, "result"), JSON_COMPACT | JSON_ENCODE_ANY);
+            int rc = job_outcome(state, json_string_value(json_object_get(v, "error")), res);
+            free(res);
+            json_decref(v);
+            return rc;
+        }
+        json_decref(v);
+        usleep(500 * 1000);
+    }
+}
+
 static int import_local(struct store *st, const struct story_args *a, const struct buf *text)
 {
     struct arena ar;
@@ -152,6 +250,9 @@ static int import_local(struct store *st, const struct story_args *a, const stru
         int r = storyboard_import(st, &p, text->p ? text->p : "", text->len, &o, &out, &err);
         if (r == 0)
             cli_print_json(&out);
+        int64_t job = r == 0 ? summary_job(&out) : 0;
+        if (job && !a->no_wait)
+            rc = run_job_local(st, job);
         else if (err.code)
             rc = cli_fail("%s%s%s", err.path[0] ? err.path : "", err.path[0] ? ": " : "", err.message);
         else
@@ -183,10 +284,14 @@ static int import_remote(const struct cli_target *t, const struct story_args *a,
     int status = cli_http(t->url, t->token, "POST", path, "text/plain", text->p ? text->p : "", text->len,
                           &reply);
     int rc = CLI_OK;
-    if (status == 200)
+    if (status == 200) {
         cli_print_json(&reply);
-    else
+        int64_t job = summary_job(&reply);
+        if (job && !a->no_wait)
+            rc = wait_job_remote(t, job);
+    } else {
         rc = cli_http_fail(t, status, &reply);
+    }
     buf_release(&reply);
     return rc;
 }
@@ -275,7 +380,14 @@ int cli_story_export(int argc, char **argv)
     struct buf b;
     buf_init(&b, 0);
     if (rc == CLI_OK) {
-        int r = storyboard_export(st, &p, a.format, &b);
+        /* the media dir, for the HTML sheet's frames (absent: the sheet has none) */
+        struct media *m = NULL;
+        char mdir[4200];
+        snprintf(mdir, sizeof(mdir), "%s/media", a.data ? a.data : ".");
+        if (a.data && media_open(mdir, &m) < 0)
+            m = NULL;
+        int r = storyboard_export_media(st, m, &p, a.format, &b);
+        media_close(m);
         if (r == -ERR_NOT_FOUND)
             rc = cli_fail("project %lld has no novel yet: run 'annotd story import' first", (long long)a.project_id);
         else if (r < 0)

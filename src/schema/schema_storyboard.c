@@ -28,6 +28,9 @@
 #define SB_MAX_CUSTOM_FIELDS 100
 #define SB_MAX_FIELD_NAME    64
 #define SB_MAX_URL           2048
+#define SB_MAX_PROMPT        8192 /* bytes of a shot's image or video prompt */
+#define SB_MAX_STYLE         256  /* bytes of the config's style */
+#define SB_MAX_IMAGE_SIDE    4096 /* pixels of a generated image's side */
 
 static const char *const sizes[] = { "long",  "full",    "medium",
                                      "close", "closeup", "extreme_closeup",
@@ -136,10 +139,13 @@ static int check_range(struct schema_check *c,
 /* ------------------------------------------------------------------------ */
 
 static const char *const config_keys[] = { "speech_rate",   "action_seconds", "target_minutes",
-                                           "custom_fields", "drafter",        NULL };
+                                           "custom_fields", "drafter",        "style",
+                                           "images",        NULL };
 static const char *const field_keys[] = { "name", "label", "type", "options", NULL };
 static const char *const drafter_keys[] = { "kind",        "base_url",        "model",
                                             "api_key_env", "timeout_seconds", NULL };
+static const char *const images_keys[] = { "base_url", "model", "api_key_env", "size",
+                                           "timeout_seconds", NULL };
 
 static bool is_identifier(const char *s, size_t len, size_t max, bool upper_only)
 {
@@ -310,9 +316,79 @@ static int check_drafter(struct schema_check *c, const json_t *config)
     return 0;
 }
 
+/* "WxH", each side 64..SB_MAX_IMAGE_SIDE; *ret_w, *ret_h when not NULL. */
+static bool parse_image_size(const char *s, int *ret_w, int *ret_h)
+{
+    int w = 0, h = 0, n = 0;
+    size_t len = strlen(s);
+
+    if (len < 5 || len > 9 || sscanf(s, "%5dx%5d%n", &w, &h, &n) != 2 || (size_t)n != len)
+        return false;
+    if (s[0] < '1' || s[0] > '9' || w < 64 || h < 64 || w > SB_MAX_IMAGE_SIDE ||
+        h > SB_MAX_IMAGE_SIDE)
+        return false;
+    if (ret_w)
+        *ret_w = w;
+    if (ret_h)
+        *ret_h = h;
+    return true;
+}
+
+/* config.images: the OpenAI-compatible images endpoint of frame generation. */
+static int check_images(struct schema_check *c, const json_t *config)
+{
+    const json_t *images = NULL, *url = NULL, *model = NULL, *env = NULL, *size = NULL;
+    long long timeout = STORYBOARD_IMAGES_TIMEOUT;
+    size_t mark;
+    int r;
+
+    r = schema_field_object(c, config, "images", false, &images);
+    if (r < 0 || !images)
+        return r;
+    mark = schema_enter_key(c, "images");
+    if (json_object_get(images, "api_key") || json_object_get(images, "key"))
+        return schema_reject_key(c, json_object_get(images, "api_key") ? "api_key" : "key",
+                                 "must not be stored in the config: name an environment "
+                                 "variable in api_key_env");
+    r = schema_known_keys(c, images, images_keys);
+    if (r < 0)
+        return r;
+    r = check_text(c, images, "base_url", true, SB_MAX_URL, &url);
+    if (r < 0)
+        return r;
+    if (!is_http_url(json_string_value(url), json_string_length(url)))
+        return schema_reject_key(c, "base_url", "must be an http:// or https:// URL");
+    r = check_text(c, images, "model", true, SCHEMA_MAX_NAME_LEN, &model);
+    if (r < 0)
+        return r;
+    if (json_string_length(model) == 0)
+        return schema_reject_key(c, "model", "must not be empty");
+    r = schema_field_string(c, images, "api_key_env", false, &env);
+    if (r < 0)
+        return r;
+    if (env && !is_identifier(json_string_value(env), json_string_length(env), 128, true))
+        return schema_reject_key(c, "api_key_env",
+                                 "must be an environment variable name (A-Z, 0-9, _)");
+    r = schema_field_string(c, images, "size", false, &size);
+    if (r < 0)
+        return r;
+    if (size && (strlen(json_string_value(size)) != json_string_length(size) ||
+                 !parse_image_size(json_string_value(size), NULL, NULL)))
+        return schema_reject_key(c, "size", "must be WIDTHxHEIGHT, each 64 to %d (\"1024x576\")",
+                                 SB_MAX_IMAGE_SIDE);
+    r = schema_field_int(c, images, "timeout_seconds", false, &timeout, NULL);
+    if (r < 0)
+        return r;
+    if (timeout < 1 || timeout > 600)
+        return schema_reject_key(c, "timeout_seconds", "must be between 1 and 600");
+    schema_leave(c, mark);
+    return 0;
+}
+
 static int sb_check_config(const json_t *config, struct schema_error *err)
 {
     struct schema_check c;
+    const json_t *style = NULL;
     double d = 0;
     int r;
 
@@ -338,6 +414,12 @@ static int sb_check_config(const json_t *config, struct schema_error *err)
     r = check_drafter(&c, config);
     if (r < 0)
         return r;
+    r = check_text(&c, config, "style", false, SB_MAX_STYLE, &style);
+    if (r < 0)
+        return r;
+    r = check_images(&c, config);
+    if (r < 0)
+        return r;
     return schema_check_done(&c);
 }
 
@@ -349,8 +431,11 @@ int schema_storyboard_settings(const json_t *config, struct storyboard_settings 
         .target_minutes = STORYBOARD_TARGET_MINUTES,
         .drafter = STORYBOARD_DRAFTER_RULES,
         .llm_timeout_seconds = STORYBOARD_LLM_TIMEOUT,
+        .style = STORYBOARD_STYLE,
+        .images_size = STORYBOARD_IMAGES_SIZE,
+        .images_timeout_seconds = STORYBOARD_IMAGES_TIMEOUT,
     };
-    const json_t *v, *drafter;
+    const json_t *v, *drafter, *images;
 
     if (!config) {
         *out = s;
@@ -373,6 +458,18 @@ int schema_storyboard_settings(const json_t *config, struct storyboard_settings 
         s.llm_api_key_env = json_string_value(json_object_get(drafter, "api_key_env"));
         if ((v = json_object_get(drafter, "timeout_seconds")))
             s.llm_timeout_seconds = (int)json_integer_value(v);
+    }
+    if ((v = json_object_get(config, "style")))
+        s.style = json_string_value(v);
+    images = json_object_get(config, "images");
+    if (images) {
+        s.images_base_url = json_string_value(json_object_get(images, "base_url"));
+        s.images_model = json_string_value(json_object_get(images, "model"));
+        s.images_api_key_env = json_string_value(json_object_get(images, "api_key_env"));
+        if ((v = json_object_get(images, "size")))
+            s.images_size = json_string_value(v);
+        if ((v = json_object_get(images, "timeout_seconds")))
+            s.images_timeout_seconds = (int)json_integer_value(v);
     }
     *out = s;
     return 0;
@@ -464,7 +561,7 @@ static const char *const result_keys[] = { "shots", "attrs", NULL };
 static const char *const shot_keys[] = { "id",         "size",       "angle",    "move",
                                          "picture",    "characters", "dialogue", "sound",
                                          "transition", "duration",   "notes",    "source",
-                                         "custom",     NULL };
+                                         "custom",     "image_prompt", "video_prompt", NULL };
 static const char *const line_keys[] = { "speaker", "kind", "text", NULL };
 static const char *const source_keys[] = { "start", "end", NULL };
 
@@ -719,6 +816,12 @@ check_shot(struct schema_check *c, const json_t *shot, size_t index, struct shot
     if (r < 0)
         return r;
     r = check_source(c, shot, ctx->text_len);
+    if (r < 0)
+        return r;
+    r = check_text(c, shot, "image_prompt", false, SB_MAX_PROMPT, &text);
+    if (r < 0)
+        return r;
+    r = check_text(c, shot, "video_prompt", false, SB_MAX_PROMPT, &text);
     if (r < 0)
         return r;
     return check_custom(c, shot, ctx->custom_fields);

@@ -21,17 +21,26 @@
  *                             are required for "llm" and refused for
  *                             "rules"; a key never sits in the config, only
  *                             the name of the environment variable holding it
+ *           "style"           the style suffix of the shots' image and video
+ *                             prompts, at most 256 bytes ("动画分镜")
+ *           "images"          {"base_url":"https://…","model":"…",
+ *                              "api_key_env":"ENV_NAME","size":"1024x576",
+ *                              "timeout_seconds":120}: the OpenAI-compatible
+ *                             images endpoint that generates shot frames;
+ *                             base_url and model required; absent: none
  * data    {"novel":1,"chapter":{"index":1,"title":"第一回 …","volume":null},
  *          "scene":0,"text":"the scene's source text"}      (strict)
  * result  {"shots":[{"id":"s000001","size":"medium","angle":"eye",
  *          "move":"static","picture":"…","characters":["c1"],
  *          "dialogue":[{"speaker":"c1","kind":"dialogue","text":"…"}],
  *          "sound":"","transition":"cut","duration":3.5,"notes":"",
- *          "source":{"start":0,"end":12},"custom":{"lighting":"夜"}}]}
+ *          "source":{"start":0,"end":12},"custom":{"lighting":"夜"},
+ *          "image_prompt":"…","video_prompt":"…"}]}
  *         Required per shot: id, size, duration, source. Optional, with the
  *         default a reader assumes when absent: angle "eye", move "static",
  *         picture "", characters [], dialogue [], sound "", transition "cut",
- *         notes "", custom {}. In a dialogue item, text is required, speaker
+ *         notes "", custom {}, image_prompt and video_prompt "" (at most 8 KiB
+ *         each). In a dialogue item, text is required, speaker
  *         defaults to null and kind to "dialogue". At most 1000 shots.
  *
  * See docs/storyboard.md for the full reference.
@@ -47,6 +56,9 @@
 #define STORYBOARD_TARGET_MINUTES   150.0 /* default target running time */
 #define STORYBOARD_LLM_TIMEOUT      60    /* default drafter timeout, seconds */
 #define STORYBOARD_MAX_SHOT_SECONDS 600.0 /* a shot's duration is in (0, 600] */
+#define STORYBOARD_STYLE            "动画分镜"  /* default style suffix of the prompts */
+#define STORYBOARD_IMAGES_SIZE      "1024x576" /* default size of a generated frame */
+#define STORYBOARD_IMAGES_TIMEOUT   120        /* default image endpoint timeout, seconds */
 
 enum storyboard_drafter {
     STORYBOARD_DRAFTER_RULES = 0,
@@ -64,6 +76,12 @@ struct storyboard_settings {
     const char *llm_api_key_env; /* NULL when the endpoint needs no key */
     int llm_timeout_seconds;     /* 1..600 */
     const json_t *custom_fields; /* the config's array, or NULL */
+    const char *style;           /* the prompts' style suffix */
+    const char *images_base_url; /* NULL: no image endpoint configured */
+    const char *images_model;
+    const char *images_api_key_env; /* NULL when the endpoint needs no key */
+    const char *images_size;        /* "1024x576" */
+    int images_timeout_seconds;     /* 1..600 */
 };
 
 /*

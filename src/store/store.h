@@ -390,6 +390,27 @@ int store_claim(struct store_tx *tx,
                 struct store_assignment *ret_a,
                 struct store_task *ret_t);
 
+/*
+ * store_claim() looking past the caller's live lease `after` (the prefetch;
+ * 0: store_claim() itself): a rework of the user's other than `after`, else
+ * the user's live lease other than `after` (extended), else a new lease as
+ * store_claim() takes it, passing over the task of `after`. So a user holds
+ * at most two live normal leases. `after` must be a live lease of the user
+ * in the project, checked under the user's lock before anything is written:
+ * -ERR_NOT_FOUND when it is not the user's (or does not exist),
+ * -ERR_CONFLICT when it is in another project or no longer leased.
+ * Returns as store_claim().
+ */
+int store_claim_after(struct store_tx *tx,
+                      int64_t org_id,
+                      int64_t project_id,
+                      int64_t user_id,
+                      int64_t after,
+                      int64_t now,
+                      struct arena *a,
+                      struct store_assignment *ret_a,
+                      struct store_task *ret_t);
+
 /* The assignment `id` of `user_id` (0: any user); -ERR_NOT_FOUND otherwise. */
 int store_assignment_get(struct store_tx *tx,
                          int64_t user_id,
@@ -772,6 +793,119 @@ int store_story_export_scenes(struct store_tx *tx,
                               int64_t novel_id,
                               int (*fn)(void *ctx, const struct store_export_scene *s),
                               void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* background jobs (store_jobs.c; 0006_jobs.sql)                       */
+
+struct store_job {
+    int64_t id;
+    int64_t org_id;
+    int64_t project_id; /* 0: none */
+    const char *kind;   /* "story.llm_draft" ... */
+    const char *state;  /* queued | running | done | failed | cancelled */
+    const char *params; /* JSON text */
+    const char *result; /* JSON text or NULL */
+    const char *error;  /* NULL unless failed */
+    int64_t done, total;
+    bool cancel;
+    int attempts;
+    int64_t created_by;
+    int64_t created_at, started_at, finished_at; /* 0: not yet */
+};
+
+/* Queue a job (in the caller's transaction: it exists iff that commits). */
+int store_job_create(struct store_tx *tx, const struct store_job *j, int64_t now, int64_t *ret_id);
+/* Scoped by org (0: any); -ERR_NOT_FOUND otherwise. */
+int store_job_get(struct store_tx *tx, int64_t org_id, int64_t id, struct arena *a, struct store_job *ret);
+/* A project's jobs, newest first. */
+int store_job_list(struct store_tx *tx,
+                   int64_t project_id,
+                   int limit,
+                   struct arena *a,
+                   struct store_job **ret,
+                   int *ret_n);
+/* Take the oldest queued job (only_id > 0: that one) for `node`: 1 (*ret filled), 0 (none). */
+int store_job_claim(struct store_tx *tx,
+                    const char *node,
+                    int64_t only_id,
+                    int64_t now,
+                    struct arena *a,
+                    struct store_job *ret);
+/* Record progress and beat the heartbeat: 1 when the job should go on, 0 when cancelled. */
+int store_job_progress(struct store_tx *tx, int64_t id, int64_t done, int64_t total, int64_t now);
+/* End a running job: state done | failed | cancelled | queued (given back: a stopping node). */
+int store_job_finish(struct store_tx *tx,
+                     int64_t id,
+                     const char *state,
+                     const char *result,
+                     const char *error,
+                     int64_t now);
+/* Cancel: a queued job at once, a running one at its next step. -ERR_NOT_FOUND, -ERR_CONFLICT (ended). */
+int store_job_cancel(struct store_tx *tx, int64_t org_id, int64_t id, int64_t now);
+/* Queue again the running jobs whose heartbeat is older than `before` (their node died). */
+int store_job_requeue_stale(struct store_tx *tx, int64_t before, int *ret_n);
+
+/* ------------------------------------------------------------------ */
+/* media per storyboard shot (store_shot_media.c; 0007_shot_media.sql) */
+
+struct store_shot_media {
+    int64_t id;
+    int64_t org_id;
+    int64_t project_id;
+    int64_t task_id;
+    const char *shot_id; /* the shot's stable id in the task's result */
+    const char *media;   /* sha256 hex of a media row */
+    const char *kind;    /* "first_frame" | "last_frame" | "clip" */
+    const char *source;  /* "upload" | "generated" */
+    const char *model;   /* generated: the model; else NULL */
+    const char *prompt;  /* generated: the prompt; else NULL */
+    const char *status;  /* "pending" | "accepted" | "rejected" */
+    const char *note;    /* the reviewer's note, or NULL */
+    const char *mime;    /* the media's type (reads only) */
+    int64_t created_by;  /* 0: none */
+    int64_t reviewed_by; /* 0: not reviewed */
+    int64_t created_at;
+    int64_t reviewed_at; /* 0: not reviewed */
+};
+
+/* Add an item (status pending); *ret_id its id. */
+int store_shot_media_add(struct store_tx *tx, const struct store_shot_media *m, int64_t *ret_id);
+/* Item `id` of org_id (0: any); -ERR_NOT_FOUND otherwise. */
+int store_shot_media_get(struct store_tx *tx,
+                         int64_t org_id,
+                         int64_t id,
+                         struct arena *a,
+                         struct store_shot_media *ret);
+/* A task's items, newest first, at most `limit`. */
+int store_shot_media_list(struct store_tx *tx,
+                          int64_t task_id,
+                          int limit,
+                          struct arena *a,
+                          struct store_shot_media **ret,
+                          int *ret_n);
+/* A project's accepted items in task order, at most `limit` (the exports). */
+int store_shot_media_accepted(struct store_tx *tx,
+                              int64_t project_id,
+                              int limit,
+                              struct arena *a,
+                              struct store_shot_media **ret,
+                              int *ret_n);
+/*
+ * Accept or reject item `m` (read in this transaction) with `note` (may be
+ * NULL). Accepting first rejects, with note "superseded", the item of the
+ * same task, shot and kind that was accepted before (*ret_superseded, may
+ * be NULL: how many). -ERR_NOT_FOUND; -ERR_CONFLICT when another accept of
+ * the same shot and kind committed meanwhile.
+ */
+int store_shot_media_review(struct store_tx *tx,
+                            const struct store_shot_media *m,
+                            bool accept,
+                            const char *note,
+                            int64_t user_id,
+                            int64_t now,
+                            int *ret_superseded);
+/* The task's newest result (annotation, else live draft, else prediction): 1 (*ret), 0 (none). */
+int store_task_result_latest(struct store_tx *tx, int64_t task_id, struct arena *a, char **ret);
 
 /* ------------------------------------------------------------------ */
 /* media (store_media.c): the rows; the bytes live in the media dir    */

@@ -80,6 +80,8 @@ static const struct copy_table copy_tables[] = {
     { "predictions", "id", NULL },
     { "characters", "id", NULL },
     { "story_flags", "id", NULL },
+    { "jobs", "id", NULL }, /* background jobs (0006) */
+    { "shot_media", "id", NULL }, /* generated media per shot (0007) */
 };
 
 #define NTABLES           (sizeof(copy_tables) / sizeof(copy_tables[0]))

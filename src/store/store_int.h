@@ -142,6 +142,24 @@ enum stmt_id {
     ST_PA_USER_SET,
     ST_PA_R_RELEASE,
     ST_PA_R_FRESH,
+    ST_J_CREATE, /* background jobs: store_jobs.c */
+    ST_J_GET,
+    ST_J_LIST,
+    ST_J_CLAIM,
+    ST_J_PROGRESS,
+    ST_J_FINISH,
+    ST_J_CANCEL,
+    ST_J_REQUEUE,
+    ST_SM_INSERT, /* generated media per shot: store_shot_media.c */
+    ST_SM_GET,
+    ST_SM_LIST_TASK,
+    ST_SM_LIST_ACCEPTED,
+    ST_SM_SUPERSEDE,
+    ST_SM_REVIEW,
+    ST_SM_TASK_RESULT,
+    ST_Q_REWORK_OTHER, /* the prefetch: store_claim_after() in store_queue.c */
+    ST_Q_HELD_OTHER,
+    ST_Q_CANDIDATE_OTHER,
     /* later modules extend from here */
     ST_MAX = 192
 };

@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/utf8.h"
 #include "story/story.h"
 
 #define TAG_MAX                 20   /* a narration piece this short tags a line */
@@ -739,6 +740,20 @@ static json_t *shot_new(struct drafter *d,
     return shot;
 }
 
+/* The shot's image and video prompts (story_shot_prompts) from its fields so far. */
+static void shot_prompts(struct drafter *d, json_t *shot)
+{
+    struct buf image, video;
+
+    buf_init(&image, 1 << 16);
+    buf_init(&video, 1 << 16);
+    fail_if(d, story_shot_prompts(shot, d->o->cast, d->o->n_cast, d->o->style, &image, &video));
+    set(d, shot, "image_prompt", json_stringn(image.p, image.len));
+    set(d, shot, "video_prompt", json_stringn(video.p, video.len));
+    buf_release(&image);
+    buf_release(&video);
+}
+
 /* The fields after the content, in contract order, then append the shot. */
 static void shot_finish(struct drafter *d,
                         json_t *shot,
@@ -761,6 +776,7 @@ static void shot_finish(struct drafter *d,
         set(d, source, "end", json_integer((json_int_t)e));
     }
     set(d, shot, "source", source);
+    shot_prompts(d, shot);
     fail_if(d, json_array_append_new(d->shots, shot));
 }
 
@@ -987,4 +1003,288 @@ out:
     free(us.v);
     scene_release(&sc);
     return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Prompts for image and video generation (issue 5, part 9)                 */
+/* ------------------------------------------------------------------------ */
+
+#define PROMPT_LINES     3   /* dialogue lines quoted in a video prompt */
+#define PROMPT_LINE_MAX  80  /* code points of one quoted line */
+#define PROMPT_TAG_MAX   20  /* a dialogue shot's picture this short is only its tag */
+#define PROMPT_CHARS_MAX 32  /* characters described in one prompt */
+
+static const struct keyword prompt_labels[] = {
+    { "long", "远景" },     { "full", "全景" },      { "medium", "中景" },   { "close", "近景" },
+    { "closeup", "特写" },  { "extreme_closeup", "大特写" },                 { "eye", "平视" },
+    { "high", "俯视" },     { "low", "仰视" },       { "overhead", "顶视" }, { "dutch", "斜角" },
+    { "static", "固定" },   { "push", "推" },        { "pull", "拉" },       { "pan", "摇" },
+    { "tilt", "俯仰摇" },   { "track", "移" },       { "follow", "跟" },     { "crane", "升降" },
+};
+
+/* The Chinese name of a shot field's value, the default's when absent, the value when unknown. */
+static const char *prompt_label(const json_t *shot, const char *key, const char *dflt)
+{
+    const char *v = json_string_value(json_object_get(shot, key));
+
+    if (!v || !*v)
+        v = dflt;
+    for (size_t i = 0; i < N_OF(prompt_labels); i++) {
+        if (strcmp(prompt_labels[i].word, v) == 0)
+            return prompt_labels[i].value;
+    }
+    return v;
+}
+
+/* The name of roster id `id`: its first cast entry, or NULL. */
+static const struct story_cast *cast_of(const struct story_cast *cast, size_t n, const char *id)
+{
+    for (size_t i = 0; id && cast && i < n; i++) {
+        if (cast[i].id && cast[i].name && *cast[i].name && strcmp(cast[i].id, id) == 0)
+            return &cast[i];
+    }
+    return NULL;
+}
+
+/* At most `max` code points of p[0..len) (well-formed or not), "…" when cut. */
+static void add_capped(struct buf *b, const char *p, size_t len, size_t max)
+{
+    size_t i = 0, n = 0;
+
+    while (i < len && n < max) {
+        u8_next((const unsigned char *)p, len, &i);
+        n++;
+    }
+    if (i > len)
+        i = len;
+    buf_add(b, p, i);
+    if (i < len)
+        buf_adds(b, "…");
+}
+
+/* Drop sentence punctuation and white space from the end of b. */
+static void trim_end(struct buf *b)
+{
+    static const char *const tails[] = { "。", "！", "？", "；", "…", "，", "　", NULL };
+    bool again = true;
+
+    while (again && b->len) {
+        again = false;
+        char last = b->p[b->len - 1];
+        if (last == ' ' || last == '\n' || last == '\t' || last == '.' || last == '!' ||
+            last == '?' || last == ';' || last == ',') {
+            buf_truncate(b, b->len - 1);
+            again = true;
+            continue;
+        }
+        for (size_t i = 0; tails[i]; i++) {
+            size_t n = strlen(tails[i]);
+            if (b->len >= n && memcmp(b->p + b->len - n, tails[i], n) == 0) {
+                buf_truncate(b, b->len - n);
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
+/* A mention of a character in the content: where, how long, whose look. */
+struct mention {
+    size_t pos, len;
+    const char *look;
+};
+
+static int by_mention(const void *a, const void *b)
+{
+    const struct mention *x = a, *y = b;
+
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* The earliest mention in content[0..len) of any name of roster id `id`. */
+static bool find_mention(const struct story_cast *cast,
+                         size_t n_cast,
+                         const char *id,
+                         const char *content,
+                         size_t len,
+                         struct mention *ret)
+{
+    bool found = false;
+
+    for (size_t i = 0; cast && i < n_cast; i++) {
+        const char *name = cast[i].name;
+        const char *hit;
+        if (!name || !*name || !cast[i].id || strcmp(cast[i].id, id) != 0)
+            continue;
+        hit = memmem(content, len, name, strlen(name));
+        if (hit && (!found || (size_t)(hit - content) < ret->pos)) {
+            ret->pos = (size_t)(hit - content);
+            ret->len = strlen(name);
+            found = true;
+        }
+    }
+    return found;
+}
+
+/* The content: the picture (or who speaks), each character described once. */
+static void prompt_content(const json_t *shot,
+                           const struct story_cast *cast,
+                           size_t n_cast,
+                           struct buf *tmp,
+                           struct buf *out)
+{
+    const json_t *picture = json_object_get(shot, "picture");
+    const json_t *characters = json_object_get(shot, "characters");
+    const json_t *dialogue = json_object_get(shot, "dialogue");
+    const char *pic = json_string_value(picture);
+    size_t pic_len = json_string_length(picture);
+    struct mention seen[PROMPT_CHARS_MAX];
+    const char *absent[PROMPT_CHARS_MAX];
+    size_t n_seen = 0, n_absent = 0, pos = 0;
+
+    buf_clear(tmp);
+    if (json_array_size(dialogue) && (!pic || utf8_count(pic, pic_len) <= PROMPT_TAG_MAX)) {
+        /* a tag such as 宋江道 says nothing to a painter: who speaks, or thinks */
+        bool inner = true;
+        size_t named = 0;
+        for (size_t i = 0; i < json_array_size(dialogue); i++) {
+            const json_t *line = json_array_get(dialogue, i);
+            const char *kind = json_string_value(json_object_get(line, "kind"));
+            const struct story_cast *who =
+                cast_of(cast, n_cast, json_string_value(json_object_get(line, "speaker")));
+            inner = inner && kind && strcmp(kind, "monologue") == 0;
+            if (!who || (tmp->len && strstr(tmp->p, who->name)))
+                continue;
+            if (named++)
+                buf_adds(tmp, "、");
+            buf_adds(tmp, who->name);
+        }
+        if (named)
+            buf_adds(tmp, inner ? "沉思" : "说话");
+        else if (pic)
+            add_capped(tmp, pic, pic_len, STORY_PROMPT_PICTURE);
+    } else if (pic) {
+        add_capped(tmp, pic, pic_len, STORY_PROMPT_PICTURE);
+    }
+    trim_end(tmp);
+
+    for (size_t i = 0; i < json_array_size(characters) && n_seen + n_absent < PROMPT_CHARS_MAX;
+         i++) {
+        const char *id = json_string_value(json_array_get(characters, i));
+        const struct story_cast *who = cast_of(cast, n_cast, id);
+        struct mention m = { 0 };
+        if (!who)
+            continue;
+        if (tmp->len && find_mention(cast, n_cast, id, tmp->p, tmp->len, &m)) {
+            m.look = who->look;
+            seen[n_seen++] = m;
+        } else {
+            absent[n_absent++] = id;
+        }
+    }
+    qsort(seen, n_seen, sizeof(seen[0]), by_mention);
+    for (size_t i = 0; i < n_seen; i++) {
+        size_t end = seen[i].pos + seen[i].len;
+        if (seen[i].pos < pos)
+            continue; /* overlaps the mention before */
+        buf_add(out, tmp->p + pos, end - pos);
+        if (seen[i].look && *seen[i].look)
+            buf_addf(out, "（%s）", seen[i].look);
+        pos = end;
+    }
+    buf_add(out, tmp->p + pos, tmp->len - pos);
+    for (size_t i = 0; i < n_absent; i++) {
+        const struct story_cast *who = cast_of(cast, n_cast, absent[i]);
+        buf_adds(out, i ? "、" : out->len ? "，画面中有" : "画面中有");
+        buf_adds(out, who->name);
+        if (who->look && *who->look)
+            buf_addf(out, "（%s）", who->look);
+    }
+}
+
+/* Up to PROMPT_LINES lines of dialogue: 宋江：“兄弟们且住。” */
+static void prompt_dialogue(const json_t *shot,
+                            const struct story_cast *cast,
+                            size_t n_cast,
+                            struct buf *out)
+{
+    const json_t *dialogue = json_object_get(shot, "dialogue");
+
+    for (size_t i = 0; i < json_array_size(dialogue) && i < PROMPT_LINES; i++) {
+        const json_t *line = json_array_get(dialogue, i);
+        const json_t *text = json_object_get(line, "text");
+        const char *kind = json_string_value(json_object_get(line, "kind"));
+        const struct story_cast *who =
+            cast_of(cast, n_cast, json_string_value(json_object_get(line, "speaker")));
+        if (!json_string_length(text))
+            continue;
+        buf_adds(out, who ? who->name : "画外音");
+        if (kind && strcmp(kind, "monologue") == 0)
+            buf_adds(out, "（内心独白）");
+        else if (kind && strcmp(kind, "narration") == 0)
+            buf_adds(out, "（旁白）");
+        buf_adds(out, "：“");
+        add_capped(out, json_string_value(text), json_string_length(text), PROMPT_LINE_MAX);
+        buf_adds(out, "”");
+    }
+}
+
+int story_shot_prompts(const json_t *shot,
+                       const struct story_cast *cast,
+                       size_t n_cast,
+                       const char *style,
+                       struct buf *image,
+                       struct buf *video)
+{
+    const char *size = prompt_label(shot, "size", "medium");
+    const char *angle = prompt_label(shot, "angle", "eye");
+    const char *move = prompt_label(shot, "move", "static");
+    const char *sound = json_string_value(json_object_get(shot, "sound"));
+    double duration = json_number_value(json_object_get(shot, "duration"));
+    struct buf tmp, content;
+    int r = 0;
+
+    if (!json_is_object(shot))
+        return -EINVAL;
+    buf_init(&tmp, 1 << 16);
+    buf_init(&content, 1 << 16);
+    prompt_content(shot, cast, n_cast, &tmp, &content);
+    if (image) {
+        buf_addf(image, "%s，%s。", size, angle);
+        if (content.len) {
+            buf_add(image, content.p, content.len);
+            buf_adds(image, "。");
+        }
+        if (style && *style)
+            buf_adds(image, style);
+        else
+            trim_end(image);
+        r = image->err;
+    }
+    if (video && r == 0) {
+        buf_addf(video, "%s，%s，%s镜头", size, angle, move);
+        if (duration > 0 && isfinite(duration))
+            buf_addf(video, "，时长%g秒", round(duration * 10) / 10);
+        buf_adds(video, "。");
+        if (content.len) {
+            buf_add(video, content.p, content.len);
+            buf_adds(video, "。");
+        }
+        prompt_dialogue(shot, cast, n_cast, video);
+        if (sound && *sound) {
+            buf_adds(video, "音效：");
+            add_capped(video, sound, strlen(sound), PROMPT_LINE_MAX);
+            buf_adds(video, "。");
+        }
+        if (style && *style)
+            buf_adds(video, style);
+        else
+            trim_end(video);
+        r = video->err;
+    }
+    if (r == 0 && (tmp.err || content.err))
+        r = tmp.err ? tmp.err : content.err;
+    buf_release(&tmp);
+    buf_release(&content);
+    return r;
 }

@@ -348,6 +348,27 @@ static void csv_cell_buf(struct buf *b, struct buf *tmp)
     buf_clear(tmp);
 }
 
+/* The last column: the ids of a shot's accepted media (frames first, in document order), one a line. */
+static const char csv_media_column[] = "参考图";
+
+static void media_ids(struct buf *b, const json_t *shot)
+{
+    const json_t *media = get_array(shot, "media");
+
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < json_array_size(media); i++) {
+            const json_t *item = json_array_get(media, i);
+            bool clip = str_eq_cstr(get_str(item, "kind"), "clip");
+            struct str id = get_str(item, "id");
+            if (clip != (pass == 1) || !id.len)
+                continue;
+            if (b->len)
+                buf_addch(b, '\n');
+            add_text(b, id);
+        }
+    }
+}
+
 static void csv_row(struct buf *out,
                     struct buf *tmp,
                     const json_t *names,
@@ -408,6 +429,8 @@ static void csv_row(struct buf *out,
         else
             csv_cell_cstr(out, "");
     }
+    media_ids(tmp, shot);
+    csv_cell_buf(out, tmp);
     buf_adds(out, "\r\n");
 }
 
@@ -439,6 +462,7 @@ int story_export_csv(const json_t *doc, struct buf *out)
         struct str label = get_str(f, "label");
         csv_cell(out, label.len ? label : get_str(f, "name"), false);
     }
+    csv_cell(out, str_from(csv_media_column), false);
     buf_adds(out, "\r\n");
     for (size_t c = 0; c < json_array_size(chapters) && !out->err; c++) {
         const json_t *chapter = json_array_get(chapters, c);
@@ -821,6 +845,8 @@ static const char html_style[] =
     "tr.scene th{background:#f6f3e8;font-weight:600}"
     "td.num,td.dur{text-align:right;white-space:nowrap}td.id{font-family:monospace;color:#555}"
     "td.picture{min-width:14em}td.lines{min-width:12em}"
+    "td.media{max-width:180px}td.media .id{font-family:monospace;color:#555;font-size:9px;"
+    "word-break:break-all}img.frame{max-width:160px;height:auto;display:block}"
     "@media print{body{margin:0;font-size:10pt}"
     "@page{size:A4 landscape;margin:12mm}"
     "thead{display:table-header-group}tr{page-break-inside:avoid;break-inside:avoid}"
@@ -845,7 +871,58 @@ static void html_head_row(struct buf *out, const json_t *fields)
         html_text(out, label.len ? label : get_str(f, "name"));
         buf_adds(out, "</th>");
     }
-    buf_adds(out, "</tr></thead>\n");
+    buf_adds(out, "<th>");
+    buf_adds(out, csv_media_column);
+    buf_adds(out, "</th></tr></thead>\n");
+}
+
+/* Whether s is a data: URI of a base64 JPEG, PNG or WebP image and nothing else. */
+static bool image_data_uri(struct str s)
+{
+    static const char *const prefixes[] = { "data:image/jpeg;base64,", "data:image/png;base64,",
+                                            "data:image/webp;base64,", NULL };
+    size_t skip = 0;
+
+    for (size_t i = 0; prefixes[i] && !skip; i++) {
+        if (str_has_prefix(s, prefixes[i]))
+            skip = strlen(prefixes[i]);
+    }
+    if (!skip || s.len == skip)
+        return false;
+    for (size_t i = skip; i < s.len; i++) {
+        char ch = s.p[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '+' || ch == '/' || ch == '='))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * The 参考图 cell: the accepted first frame's thumbnail when the document
+ * carries one (an embedded data: URI, the sheet stays self-contained),
+ * then the media ids.
+ */
+static void html_media(struct buf *out, struct buf *tmp, const json_t *shot)
+{
+    const json_t *media = get_array(shot, "media");
+
+    buf_adds(out, "<td class=\"media\">");
+    for (size_t i = 0; i < json_array_size(media); i++) {
+        const json_t *item = json_array_get(media, i);
+        struct str thumb = get_str(item, "thumbnail");
+        if (!str_eq_cstr(get_str(item, "kind"), "first_frame") || !image_data_uri(thumb))
+            continue;
+        buf_adds(out, "<img class=\"frame\" alt=\"首帧\" src=\"");
+        buf_addstr(out, thumb);
+        buf_adds(out, "\"><br>");
+        break;
+    }
+    media_ids(tmp, shot);
+    buf_adds(out, "<span class=\"id\">");
+    html_text(out, buf_str(tmp));
+    buf_adds(out, "</span></td>");
+    buf_clear(tmp);
 }
 
 static void html_shot(struct buf *out,
@@ -908,6 +985,7 @@ static void html_shot(struct buf *out,
         else
             html_cell(out, STR_LIT(""), NULL);
     }
+    html_media(out, tmp, shot);
     buf_adds(out, "</tr>\n");
 }
 
@@ -973,7 +1051,7 @@ int story_export_html(const json_t *doc, struct buf *out)
     const json_t *fields = custom_fields(doc), *chapters = get_array(doc, "chapters");
     struct str title = get_str(json_object_get(doc, "novel"), "title");
     struct str project = get_str(json_object_get(doc, "project"), "name");
-    size_t columns = sizeof(csv_columns) / sizeof(csv_columns[0]) - 1 + json_array_size(fields);
+    size_t columns = sizeof(csv_columns) / sizeof(csv_columns[0]) - 1 + json_array_size(fields) + 1;
     size_t start, number = 0, n_shots;
     double seconds;
     struct buf tmp;

@@ -667,6 +667,19 @@ out:
     return out;
 }
 
+/* libcurl's progress callback: non-zero aborts the transfer. */
+static int on_xferinfo(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const struct story_llm_opts *o = ctx;
+    return o->stop && o->stop(o->stop_ctx) ? 1 : 0;
+}
+
+static bool stopping(const struct story_llm_opts *o)
+{
+    return o->stop && o->stop(o->stop_ctx);
+}
+
 static enum outcome attempt_once(struct attempt *a)
 {
     char *err = a->check.err;
@@ -695,6 +708,11 @@ static enum outcome attempt_once(struct attempt *a)
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "annotd/" ANNOTD_VERSION);
+    if (a->o->stop) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, a->o);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     char cerr[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     CURLcode rc = curl_easy_perform(c);
@@ -888,8 +906,16 @@ int story_llm_draft(const struct story_llm_opts *o,
         enum outcome out = attempt_once(&a);
         if (out == OUT_OK)
             break;
+        if (stopping(o)) {
+            set_err(err, err_cap, "stopped");
+            r = -ECANCELED;
+            goto out;
+        }
         if (out == OUT_RETRY && transient_left-- > 0) {
-            sleep_ms(a.retry_after_ms >= 0 ? a.retry_after_ms : backoff);
+            /* wait in slices, so that a stop is not held up by a backoff */
+            for (long left = a.retry_after_ms >= 0 ? a.retry_after_ms : backoff; left > 0 && !stopping(o);
+                 left -= 100)
+                sleep_ms(left < 100 ? left : 100);
             backoff = backoff * 2 > LLM_BACKOFF_MAX ? LLM_BACKOFF_MAX : backoff * 2;
             continue;
         }

@@ -36,6 +36,7 @@
 #define ANNOTD_STORY_LLM_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define STORY_LLM_TIMEOUT_DEFAULT  60000L /* ms, the whole request */
@@ -51,6 +52,10 @@ struct story_llm_opts {
     long timeout_ms;      /* the whole request, per attempt; <= 0: 60000 */
     int retries;          /* on timeouts, 429 and 5xx; 0: 2, negative: none */
     size_t max_response;  /* bytes of the HTTP answer; 0: 4 MiB */
+    /* Polled during the request and between retries (NULL: never): true
+     * aborts the draft at once with -ECANCELED (a stopping server). */
+    bool (*stop)(void *ctx);
+    void *stop_ctx;
 };
 
 /*

@@ -300,6 +300,7 @@ void story_roster_release(struct story_roster *r);
 struct story_cast {
     const char *name; /* a name or alias */
     const char *id;   /* the roster id it stands for ("c12") */
+    const char *look; /* appearance and costume from the character sheet, or NULL */
 };
 
 struct story_draft_opts {
@@ -310,6 +311,7 @@ struct story_draft_opts {
     /* a new stable shot id each call, e.g. "s000123"; written to out[cap] */
     void (*next_id)(void *ctx, char *out, size_t cap);
     void *id_ctx;
+    const char *style; /* the prompts' style suffix ("动画分镜"); NULL: none */
 };
 
 /*
@@ -321,5 +323,29 @@ struct json_t;
 struct json_t *story_draft_scene(const struct story_chapter_parts *parts,
                                  const struct story_scene *s,
                                  const struct story_draft_opts *o);
+
+/*
+ * The image and video prompts of one shot (a result shot object, whoever
+ * made it), as the drafter gives every shot its "image_prompt" and
+ * "video_prompt" (issue 5, part 9; docs/storyboard.md):
+ *   image  "{景别}，{角度}。{content}。{style}"
+ *   video  "{景别}，{角度}，{运镜}镜头，时长{duration}秒。{content}。
+ *           {speaker}：“line” ... 音效：{sound}。{style}"
+ * content is the picture (at most STORY_PROMPT_PICTURE code points; a
+ * dialogue shot whose picture is only a tag such as 宋江道 becomes
+ * "宋江说话"), with each of the shot's characters described by its cast
+ * `look` after its first mention ("张三（三十来岁，黑衣）推开…"), and the
+ * characters not mentioned appended ("，画面中有李四（…）"), so that a
+ * character looks the same in every shot. Names come from `cast` (the first
+ * entry of an id is its name). Appends to *image and *video (either may be
+ * NULL); returns 0 or the first buffer's sticky error. Pure.
+ */
+#define STORY_PROMPT_PICTURE 300
+int story_shot_prompts(const struct json_t *shot,
+                       const struct story_cast *cast,
+                       size_t n_cast,
+                       const char *style,
+                       struct buf *image,
+                       struct buf *video);
 
 #endif

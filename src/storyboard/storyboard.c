@@ -20,7 +20,11 @@
 #include "story/llm.h"
 #include "story/story.h"
 #include "story/sync.h"
+#include "jobs/jobs.h"
+#include "project/project.h"
 #include "storyboard/storyboard.h"
+#include "storyboard/generate.h"
+#include "schema/schema_storyboard.h"
 
 #define ARENA_BUDGET      ((size_t)1 << 30)
 #define ROSTER_NEW_MAX    300 /* new characters one import may add */
@@ -256,6 +260,7 @@ struct up_chapter {
 struct cast_entry {
     const char *name;
     char id[24];
+    const char *look; /* the sheet's appearance and costume (the prompts), or NULL */
 };
 
 struct import {
@@ -281,15 +286,16 @@ struct import {
     /* the roster as the drafters see it */
     struct cast_entry *cast;
     size_t n_cast, cap_cast;
-    json_t *cast_json;
     /* drafting */
     int revision; /* this import's */
     uint64_t next_shot;
-    size_t llm_errors, llm_drafts;
-    char llm_error[256];
-    char llm_model[128];
+    /* the LLM drafter: tasks drafted with the rules that its job re-drafts */
+    int64_t *llm_tasks;
+    size_t n_llm_tasks, cap_llm_tasks;
+    int64_t job_id;
     /* sync counts (shots) */
     size_t added, kept, redrafted, flagged;
+    const char *style; /* the prompts' style suffix (config "style"), in config */
     int64_t now;
 };
 
@@ -304,7 +310,6 @@ static void import_release(struct import *im)
         if (u->split)
             story_parts_release(&u->parts);
     }
-    json_decref(im->cast_json);
     json_decref(im->config);
     story_chapters_release(&im->chapters);
     story_text_release(&im->text);
@@ -442,6 +447,7 @@ static int cast_add(struct import *im, const char *name, int64_t id)
     }
     struct cast_entry *c = &im->cast[im->n_cast++];
     c->name = name;
+    c->look = NULL;
     snprintf(c->id, sizeof(c->id), "c%" PRId64, id);
     return 0;
 }
@@ -460,8 +466,11 @@ static int cast_from_roster(struct import *im)
     for (int i = 0; i < im->n_chars; i++) {
         const struct store_character *c = &im->chars[i];
         int64_t id = c->merged_into ? c->merged_into : c->id;
+        size_t first = im->n_cast;
         if (cast_add(im, c->name, id) < 0)
             return -ENOMEM;
+        if (im->n_cast > first && !c->merged_into)
+            im->cast[first].look = storyboard_sheet_look(c->sheet, &im->a);
         json_t *al = json_loads(c->aliases ? c->aliases : "[]", 0, NULL);
         size_t k;
         json_t *v;
@@ -626,28 +635,13 @@ static void next_shot_id(void *ctx, char *out, size_t cap)
     snprintf(out, cap, "s%d-%05" PRIu64, im->revision, ++im->next_shot);
 }
 
-static int build_cast_json(struct import *im)
+/* The look of roster id `id` (its character's own entry holds it), or NULL. */
+static const char *cast_look(const struct import *im, const char *id)
 {
-    im->cast_json = json_array();
-    if (!im->cast_json)
-        return -ENOMEM;
     for (size_t i = 0; i < im->n_cast; i++)
-        json_array_append_new(im->cast_json,
-                              json_pack("{s:s,s:s}", "id", im->cast[i].id, "name", im->cast[i].name));
-    return 0;
-}
-
-/* Give every shot of an LLM draft a fresh stable id. */
-static void assign_ids(struct import *im, json_t *result)
-{
-    size_t k;
-    json_t *shot;
-    json_array_foreach(shots_of(result), k, shot)
-    {
-        char id[32];
-        next_shot_id(im, id, sizeof(id));
-        json_object_set_new(shot, "id", json_string(id));
-    }
+        if (im->cast[i].look && strcmp(im->cast[i].id, id) == 0)
+            return im->cast[i].look;
+    return NULL;
 }
 
 static int draft_all(struct import *im)
@@ -658,8 +652,10 @@ static int draft_all(struct import *im)
     for (size_t i = 0; i < im->n_cast; i++) {
         cast[i].name = im->cast[i].name;
         cast[i].id = im->cast[i].id;
+        cast[i].look = cast_look(im, im->cast[i].id);
     }
     struct story_draft_opts dopts = {
+        .style = im->style,
         .speech_rate = im->set.speech_rate,
         .action_seconds = im->set.action_seconds,
         .cast = cast,
@@ -672,30 +668,10 @@ static int draft_all(struct import *im)
         if (!u->split)
             continue;
         for (size_t k = 0; k < u->n_scenes; k++) {
-            json_t *d = NULL;
-            if (im->set.llm) {
-                char model[128] = "", emsg[256] = "";
-                int r = story_llm_draft(&im->set.llm_opts, u->scene_txt[k], im->cast_json,
-                                        im->set.speech_rate, &d, model, sizeof(model), emsg,
-                                        sizeof(emsg));
-                if (r == 0 && d) {
-                    assign_ids(im, d);
-                    im->llm_drafts++;
-                    snprintf(im->llm_model, sizeof(im->llm_model), "%s", model);
-                    u->models[k] = arena_strdup(&im->a, model[0] ? model : im->set.llm_opts.model);
-                } else {
-                    json_decref(d);
-                    d = NULL;
-                    im->llm_errors++;
-                    snprintf(im->llm_error, sizeof(im->llm_error), "%s", emsg);
-                }
-            }
-            if (!d) {
-                d = story_draft_scene(&u->parts, &u->parts.scenes[k], &dopts);
-                if (!d)
-                    return -ENOMEM;
-                u->models[k] = RULES_MODEL;
-            }
+            json_t *d = story_draft_scene(&u->parts, &u->parts.scenes[k], &dopts);
+            if (!d)
+                return -ENOMEM;
+            u->models[k] = RULES_MODEL;
             u->drafts[k] = d;
         }
     }
@@ -743,6 +719,60 @@ static int put_chapter(struct store_tx *tx, struct import *im, const struct up_c
     return store_chapter_put(tx, &c, im->now);
 }
 
+/* With an LLM drafter, remember a task drafted with the rules for the job. */
+static int llm_later(struct import *im, int64_t task_id)
+{
+    if (!im->set.llm)
+        return 0;
+    if (im->n_llm_tasks == im->cap_llm_tasks) {
+        size_t want = im->cap_llm_tasks ? im->cap_llm_tasks * 2 : 64;
+        int64_t *v = arena_alloc(&im->a, want * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        if (im->n_llm_tasks)
+            memcpy(v, im->llm_tasks, im->n_llm_tasks * sizeof(*v));
+        im->llm_tasks = v;
+        im->cap_llm_tasks = want;
+    }
+    im->llm_tasks[im->n_llm_tasks++] = task_id;
+    return 0;
+}
+
+/* Queue the LLM job for the tasks drafted with the rules (in the import's transaction). */
+static int queue_llm_job(struct store_tx *tx, struct import *im)
+{
+    if (!im->set.llm || !im->n_llm_tasks)
+        return 0;
+    struct buf b;
+    buf_init(&b, 0);
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_kint(&w, "novel", im->novel.id);
+    jw_kint(&w, "revision", im->revision);
+    jw_key(&w, "tasks");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < im->n_llm_tasks; i++)
+        jw_int(&w, im->llm_tasks[i]);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    if (b.err) {
+        buf_release(&b);
+        return -ENOMEM;
+    }
+    struct store_job j = {
+        .org_id = im->project->org_id,
+        .project_id = im->project->id,
+        .kind = "story.llm_draft",
+        .params = b.p,
+        .total = (int64_t)im->n_llm_tasks,
+        .created_by = im->o->user_id,
+    };
+    int r = store_job_create(tx, &j, im->now, &im->job_id);
+    buf_release(&b);
+    return r;
+}
+
 /* A new scene task with its draft. */
 static int add_scene(struct store_tx *tx, struct import *im, struct up_chapter *u, size_t k, int scene,
                      int ord, int64_t *n_tasks, int64_t *last_task)
@@ -770,6 +800,9 @@ static int add_scene(struct store_tx *tx, struct import *im, struct up_chapter *
         return r;
     r = store_prediction_add(tx, task_id, im->project->id, u->models[k],
                              strcmp(u->models[k], RULES_MODEL) == 0 ? RULES_VERSION : "", draft, im->now);
+    if (r < 0)
+        return r;
+    r = llm_later(im, task_id);
     if (r < 0)
         return r;
     u->n_shots += json_array_size(shots_of(u->drafts[k]));
@@ -873,6 +906,8 @@ static int redraft_machine(struct store_tx *tx, struct import *im, struct up_cha
         goto out;
     }
     r = store_prediction_add(tx, task_id, im->project->id, "annotd-sync", "", text, im->now);
+    if (r == 0)
+        r = llm_later(im, task_id);
     if (r == 0 && old_pred)
         r = store_task_drafts_replace(tx, task_id, old_pred, text);
     u->n_shots += json_array_size(mshots);
@@ -1155,6 +1190,8 @@ static int second_write(struct store_tx *tx, void *ctx)
     cur.revision = im->revision;
     cur.updated_at = im->now;
     r = store_novel_update(tx, &cur);
+    if (r == 0)
+        r = queue_llm_job(tx, im);
     if (r < 0)
         return r;
     char detail[160], topic[32], json[320];
@@ -1224,13 +1261,20 @@ static void summary(struct import *im, struct buf *out)
     jw_obj_begin(&w);
     jw_kstr(&w, "kind", im->set.llm ? "llm" : "rules");
     if (im->set.llm) {
-        jw_kstr(&w, "model", im->llm_model[0] ? im->llm_model : im->set.llm_opts.model);
-        jw_kint(&w, "drafted", (long long)im->llm_drafts);
-        jw_kint(&w, "fallbacks", (long long)im->llm_errors);
-        jw_kstr(&w, "error", im->llm_error[0] ? im->llm_error : NULL);
+        jw_kstr(&w, "model", im->set.llm_opts.model);
+        jw_kint(&w, "job", im->job_id);
     }
     jw_obj_end(&w);
     jw_kint(&w, "revision", im->revision);
+    if (im->job_id) {
+        jw_key(&w, "job");
+        jw_obj_begin(&w);
+        jw_kint(&w, "id", im->job_id);
+        jw_kstr(&w, "kind", "story.llm_draft");
+        jw_kstr(&w, "state", "queued");
+        jw_kint(&w, "total", (long long)im->n_llm_tasks);
+        jw_obj_end(&w);
+    }
     jw_obj_end(&w);
 }
 
@@ -1246,6 +1290,9 @@ int storyboard_import(struct store *st,
     arena_init(&im.a, ARENA_BUDGET);
     story_text_init(&im.text);
     settings_read(project->config, &im.set, &im.config);
+    im.style = json_get_str(im.config, "style");
+    if (!im.style)
+        im.style = STORYBOARD_STYLE;
     if (im.set.llm && !story_llm_url_allowed(im.set.llm_opts.base_url, getenv("ANNOTD_LLM_ALLOW"))) {
         set_err(err, "invalid_request", "config.drafter.base_url",
                 "the LLM endpoint is not allowed by the operator (ANNOTD_LLM_ALLOW)");
@@ -1272,8 +1319,6 @@ int storyboard_import(struct store *st,
     }
     for (size_t i = 0; r == 0 && i < rn.n; i++)
         r = cast_add(&im, rn.names[i], rn.ids[i]);
-    if (r == 0)
-        r = build_cast_json(&im);
     if (r == 0)
         r = draft_all(&im);
     if (r == 0)
@@ -1303,6 +1348,7 @@ struct doc_build {
     double total;
     size_t total_shots;
     bool with_scenes;
+    json_t *shot_media; /* "<task>/<shot id>" -> the shot's accepted media (with_scenes) */
 };
 
 static int chapter_pos(const struct doc_build *b, int idx)
@@ -1318,6 +1364,56 @@ static int chapter_pos(const struct doc_build *b, int idx)
             hi = mid - 1;
     }
     return -1;
+}
+
+#define DOC_SHOT_MEDIA_MAX 100000 /* accepted media items in one export */
+
+/* The accepted media of the project by "<task>/<shot id>", read before the scenes. */
+static int doc_read_shot_media(struct store_tx *tx, struct doc_build *b, int64_t project_id)
+{
+    struct store_shot_media *items;
+    int n;
+    int r = store_shot_media_accepted(tx, project_id, DOC_SHOT_MEDIA_MAX, &b->a, &items, &n);
+    if (r < 0)
+        return r;
+    b->shot_media = json_object();
+    if (!b->shot_media)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        const struct store_shot_media *m = &items[i];
+        char key[320];
+        snprintf(key, sizeof(key), "%" PRId64 "/%s", m->task_id, m->shot_id);
+        json_t *list = json_object_get(b->shot_media, key);
+        if (!list) {
+            list = json_array();
+            if (!list || json_object_set_new(b->shot_media, key, list) < 0)
+                return -ENOMEM;
+        }
+        json_t *item = json_pack("{s:s,s:s,s:s,s:s?,s:s}", "id", m->media, "kind", m->kind, "source",
+                                 m->source, "model", m->model, "mime", m->mime);
+        if (!item || json_array_append_new(list, item) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Every shot of a scene gets "media": its accepted items ([] when none). */
+static void doc_shot_media(const struct doc_build *b, int64_t task_id, json_t *shots)
+{
+    size_t i;
+    json_t *shot;
+    json_array_foreach(shots, i, shot)
+    {
+        const char *id = json_get_str(shot, "id");
+        char key[320];
+        json_t *list = NULL;
+        if (id && b->shot_media) {
+            snprintf(key, sizeof(key), "%" PRId64 "/%s", task_id, id);
+            list = json_object_get(b->shot_media, key);
+        }
+        if (json_is_object(shot))
+            json_object_set_new(shot, "media", list ? json_deep_copy(list) : json_array());
+    }
 }
 
 static int doc_scene(void *ctx, const struct store_export_scene *s)
@@ -1348,6 +1444,7 @@ static int doc_scene(void *ctx, const struct store_export_scene *s)
     json_decref(res);
     if (!sc)
         return -ENOMEM;
+    doc_shot_media(b, s->task_id, json_object_get(sc, "shots"));
     json_array_append_new(scenes, sc);
     return 0;
 }
@@ -1377,6 +1474,11 @@ static int doc_read(struct store_tx *tx, void *ctx, int64_t project_id)
             return -ENOMEM;
         json_array_append_new(b->chapters, c);
     }
+    if (b->with_scenes) {
+        r = doc_read_shot_media(tx, b, project_id);
+        if (r < 0)
+            return r;
+    }
     return store_story_export_scenes(tx, b->novel.id, doc_scene, b);
 }
 
@@ -1393,6 +1495,7 @@ static int doc_read_fn(struct store_tx *tx, void *ctx)
 
 static void doc_release(struct doc_build *b)
 {
+    json_decref(b->shot_media);
     json_decref(b->chapters);
     arena_free(&b->a);
 }
@@ -1508,6 +1611,15 @@ const char *storyboard_format_ext(const char *format)
 
 int storyboard_export(struct store *st, const struct store_project *project, const char *format, struct buf *out)
 {
+    return storyboard_export_media(st, NULL, project, format, out);
+}
+
+int storyboard_export_media(struct store *st,
+                            struct media *media,
+                            const struct store_project *project,
+                            const char *format,
+                            struct buf *out)
+{
     if (!storyboard_format_known(format))
         return -EINVAL;
     struct doc_build b = { .with_scenes = true };
@@ -1537,8 +1649,225 @@ int storyboard_export(struct store *st, const struct store_project *project, con
         doc_release(&b);
         return -ENOMEM;
     }
+    if (media && strcmp(format, "storyboard-html") == 0)
+        storyboard_doc_thumbnails(media, doc);
     r = strcmp(format, "storyboard-json") == 0 ? json_dump_buf(doc, out) : story_export(format, doc, out);
     json_decref(doc);
     doc_release(&b);
     return r < 0 ? r : out->err ? -ENOMEM : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the LLM drafting job                                                */
+
+struct llm_job {
+    struct arena a;
+    struct story_cast *looks; /* the roster with its looks, for the prompts */
+    size_t n_looks;
+    const char *style;
+    struct store_project project;
+    struct settings set;
+    json_t *config;
+    json_t *cast; /* [{"id","name"}] */
+    int64_t job_id;
+    int64_t task_id;
+    const char *scene_text;
+    /* one step's write */
+    json_t *draft;
+    const char *model;
+    int outcome; /* 1 stored, 0 skipped: human work */
+};
+
+static int llm_job_read(struct store_tx *tx, void *ctx)
+{
+    struct llm_job *lj = ctx;
+    struct store_character *chars;
+    int n;
+    int r = store_character_list(tx, lj->project.id, &lj->a, &chars, &n);
+    if (r < 0)
+        return r;
+    lj->looks = arena_calloc(&lj->a, (size_t)n + 1, sizeof(*lj->looks));
+    if (!lj->looks)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        char id[24];
+        snprintf(id, sizeof(id), "c%" PRId64, chars[i].merged_into ? chars[i].merged_into : chars[i].id);
+        json_array_append_new(lj->cast, json_pack("{s:s,s:s}", "id", id, "name", chars[i].name));
+        if (chars[i].merged_into)
+            continue;
+        struct story_cast *c = &lj->looks[lj->n_looks++];
+        c->name = chars[i].name;
+        c->id = arena_strdup(&lj->a, id);
+        c->look = storyboard_sheet_look(chars[i].sheet, &lj->a);
+    }
+    return 0;
+}
+
+/* The prompts of every shot of an LLM draft, as the rule-based drafter writes them. */
+static int llm_job_prompts(struct llm_job *lj, json_t *draft)
+{
+    size_t k;
+    json_t *shot;
+    json_array_foreach(shots_of(draft), k, shot)
+    {
+        struct buf image, video;
+        buf_init(&image, 64u << 10);
+        buf_init(&video, 64u << 10);
+        int r = story_shot_prompts(shot, lj->looks, lj->n_looks, lj->style, &image, &video);
+        if (r == 0 && !image.err && !video.err) {
+            json_object_set_new(shot, "image_prompt", json_stringn(image.p ? image.p : "", image.len));
+            json_object_set_new(shot, "video_prompt", json_stringn(video.p ? video.p : "", video.len));
+        }
+        buf_release(&image);
+        buf_release(&video);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int llm_job_task(struct store_tx *tx, void *ctx)
+{
+    struct llm_job *lj = ctx;
+    struct store_task t;
+    int r = store_task_get(tx, lj->project.org_id, lj->task_id, &lj->a, &t);
+    if (r < 0)
+        return r;
+    json_t *d = json_loads(t.data, 0, NULL);
+    const char *text = json_get_str(d, "text");
+    lj->scene_text = arena_strdup(&lj->a, text ? text : "");
+    json_decref(d);
+    return lj->scene_text ? 0 : -ENOMEM;
+}
+
+/* Store the LLM's draft unless the scene has gained human work meanwhile. */
+static int llm_job_store(struct store_tx *tx, void *ctx)
+{
+    struct llm_job *lj = ctx;
+    struct store_annotation an;
+    int h = store_annotation_latest(tx, lj->task_id, &lj->a, &an);
+    if (h < 0)
+        return h;
+    char *pred = NULL, *draft = NULL;
+    int r = store_prediction_latest(tx, lj->task_id, &lj->a, &pred);
+    if (r < 0)
+        return r;
+    int d = h ? 1 : store_task_human_draft(tx, lj->task_id, pred, &lj->a, &draft);
+    if (d < 0)
+        return d;
+    if (h || d) {
+        lj->outcome = 0;
+        return 0;
+    }
+    char *text = json_dumps(lj->draft, JSON_COMPACT);
+    if (!text)
+        return -ENOMEM;
+    r = store_prediction_add(tx, lj->task_id, lj->project.id, lj->model, lj->model, text, clock_now_ms());
+    if (r == 0 && pred)
+        r = store_task_drafts_replace(tx, lj->task_id, pred, text);
+    free(text);
+    lj->outcome = 1;
+    return r;
+}
+
+static int llm_draft_job(struct job *j, const struct store_job *info, struct store *st, void *ctx)
+{
+    (void)ctx;
+    struct llm_job lj = { .job_id = info->id };
+    arena_init(&lj.a, 0);
+    json_t *params = json_loads(info->params, 0, NULL);
+    json_t *tasks = json_object_get(params, "tasks");
+    int r = project_get(st, 0, info->project_id, &lj.a, &lj.project);
+    size_t n = json_array_size(tasks);
+    size_t drafted = 0, fallbacks = 0, skipped = 0;
+    char last_error[256] = "";
+    if (r == 0) {
+        settings_read(lj.project.config, &lj.set, &lj.config);
+        lj.style = json_get_str(lj.config, "style");
+        if (!lj.style)
+            lj.style = STORYBOARD_STYLE;
+        if (!lj.set.llm) {
+            job_fail(j, "the project's drafter is no longer an LLM endpoint");
+            r = -EINVAL;
+        } else if (!story_llm_url_allowed(lj.set.llm_opts.base_url, getenv("ANNOTD_LLM_ALLOW"))) {
+            job_fail(j, "the LLM endpoint is not allowed by the operator (ANNOTD_LLM_ALLOW)");
+            r = -EACCES;
+        }
+    }
+    lj.cast = json_array();
+    lj.set.llm_opts.stop = job_stopping; /* a stopping server does not wait for the model */
+    lj.set.llm_opts.stop_ctx = j;
+    if (r == 0)
+        r = store_read(st, llm_job_read, &lj);
+    for (size_t i = (size_t)job_resume_at(j); r == 0 && i < n; i++) {
+        lj.task_id = json_integer_value(json_array_get(tasks, i));
+        r = store_read(st, llm_job_task, &lj);
+        if (r == -ERR_NOT_FOUND) {
+            r = 0;
+            skipped++;
+        } else if (r == 0) {
+            char model[128] = "", emsg[256] = "";
+            json_t *draft = NULL;
+            int e = story_llm_draft(&lj.set.llm_opts, lj.scene_text, lj.cast, lj.set.speech_rate, &draft,
+                                    model, sizeof(model), emsg, sizeof(emsg));
+            if (e == 0 && draft) {
+                size_t k;
+                json_t *shot;
+                json_array_foreach(shots_of(draft), k, shot)
+                {
+                    char id[48];
+                    snprintf(id, sizeof(id), "l%" PRId64 "-%zu-%zu", info->id, i + 1, k + 1);
+                    json_object_set_new(shot, "id", json_string(id));
+                }
+                lj.draft = draft;
+                lj.model = model[0] ? model : lj.set.llm_opts.model;
+                r = llm_job_prompts(&lj, draft);
+                if (r == 0)
+                    r = store_write(st, llm_job_store, &lj);
+                if (lj.outcome)
+                    drafted++;
+                else
+                    skipped++;
+            } else if (e == -ECANCELED) {
+                r = -ECANCELED; /* the server stops: this scene is drafted on resume */
+            } else {
+                fallbacks++;
+                snprintf(last_error, sizeof(last_error), "%s", emsg);
+            }
+            json_decref(draft);
+            lj.draft = NULL;
+        }
+        if (r == 0)
+            r = job_progress(j, (int64_t)i + 1, (int64_t)n);
+    }
+    char result[512];
+    struct buf b;
+    buf_init(&b, 0);
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_kint(&w, "drafted", (long long)drafted);
+    jw_kint(&w, "fallbacks", (long long)fallbacks);
+    jw_kint(&w, "skipped", (long long)skipped);
+    jw_kstr(&w, "model", lj.set.llm_opts.model);
+    jw_kstr(&w, "error", last_error[0] ? last_error : NULL);
+    jw_obj_end(&w);
+    snprintf(result, sizeof(result), "%s", b.err ? "{}" : b.p);
+    buf_release(&b);
+    job_set_result(j, result);
+    json_decref(lj.cast);
+    json_decref(lj.config);
+    json_decref(params);
+    arena_free(&lj.a);
+    return r;
+}
+
+static const struct job_kind job_kinds[] = {
+    { "story.llm_draft", llm_draft_job, NULL },
+};
+
+const struct job_kind *storyboard_job_kinds(size_t *ret_n)
+{
+    *ret_n = sizeof(job_kinds) / sizeof(job_kinds[0]);
+    return job_kinds;
 }

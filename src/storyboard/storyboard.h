@@ -58,6 +58,9 @@ struct storyboard_import_opts {
     int64_t user_id;   /* who imports (audit), 0: the CLI */
     const char *title; /* the novel's title when the file has none, or NULL */
 };
+/* With an LLM drafter, the import drafts with the rules at once and queues a
+ * "story.llm_draft" job for the scenes it drafted; the summary names it
+ * ("job":{"id","kind","state","total"}). */
 
 /* What went wrong, for the caller's error reply. */
 struct storyboard_error {
@@ -92,6 +95,17 @@ const char *storyboard_format_ext(const char *format);
 
 /* Write the project's storyboard in `format` to *out (from one snapshot). */
 int storyboard_export(struct store *st, const struct store_project *project, const char *format, struct buf *out);
+/*
+ * The same; with the media dir `media` (may be NULL) the storyboard-html
+ * sheet embeds each shot's accepted first frame as a 256 px thumbnail
+ * (a data: URI), made on first use (libvips, on the calling thread).
+ */
+struct media;
+int storyboard_export_media(struct store *st,
+                            struct media *media,
+                            const struct store_project *project,
+                            const char *format,
+                            struct buf *out);
 
 /*
  * Shots and their total duration in a storyboard result's JSON text
@@ -101,6 +115,15 @@ int storyboard_export(struct store *st, const struct store_project *project, con
  * (never reads past len). Used where every scene of a novel is summed.
  */
 void storyboard_result_stats(const char *p, size_t len, size_t *ret_shots, double *ret_duration);
+
+/*
+ * Background job kinds of the storyboard (src/jobs): "story.llm_draft"
+ * re-drafts the scenes an import drafted with the rules, through the
+ * project's LLM endpoint, scene by scene (a scene that gained human work
+ * meanwhile is skipped; a scene the endpoint fails keeps its rule draft).
+ */
+struct job_kind;
+const struct job_kind *storyboard_job_kinds(size_t *ret_n);
 
 /* "c12" -> 12; 0 when s is not a roster id. */
 int64_t storyboard_character_id(const char *s);

@@ -39,6 +39,10 @@ ANNOTD_BIN = Path(os.environ.get("ANNOTD_BIN") or REPO_ROOT / "build" / "annotd"
 if not ANNOTD_BIN.is_absolute():
     ANNOTD_BIN = (REPO_ROOT / ANNOTD_BIN).resolve()
 ANNOTD_DB = os.environ.get("ANNOTD_DB") or None
+# Servers may call an LLM endpoint on the discard port (nothing listens: a
+# job that uses it fails at once), so that tests can queue real jobs.
+DEAD_LLM = "http://127.0.0.1:9/v1"
+os.environ.setdefault("ANNOTD_LLM_ALLOW", DEAD_LLM)
 
 ROLES = ("owner", "manager", "reviewer", "annotator", "viewer")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

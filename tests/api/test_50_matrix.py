@@ -110,6 +110,24 @@ def _story_of(target):
     return _story[target.tag]
 
 
+def _new_job(target, role=None):
+    """A background job of target's org: an LLM import against a dead endpoint."""
+    owner = target["owner"]
+    p = make_project(owner, kind="storyboard",
+                     config={"drafter": {"kind": "llm", "base_url": "http://127.0.0.1:9/v1", "model": "m"}})
+    s = expect(owner.post_raw("/api/v1/projects/%d/novel" % p["id"], _STORY_V1, content_type="text/plain"), 200)
+    return p["id"], s["job"]["id"]
+
+
+_jobs = {}
+
+
+def _job_of(target):
+    if target.tag not in _jobs:
+        _jobs[target.tag] = _new_job(target)
+    return _jobs[target.tag]
+
+
 def _story_path(fmt):
     return lambda t, r: fmt.format(**_story_of(t))
 
@@ -121,6 +139,38 @@ def _new_character(target, role):
 
 
 EDIT = {"owner", "manager", "reviewer", "annotator"}
+
+# ---- media per shot (test_76): the same PNG bytes in both orgs, so one media id ----
+
+_FRAME = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+          b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef"
+          b"\x00\x00\x00\x00IEND\xaeB`\x82")
+_shots = {}
+
+
+def _shot_of(target):
+    """A shot of the org's storyboard task, and the frame uploaded by the org."""
+    if target.tag in _shots:
+        return _shots[target.tag]
+    s = _story_of(target)
+    owner = target["owner"]
+    doc = expect(owner.get("/api/v1/projects/%d/export?format=storyboard-json" % s["project"]), 200)
+    shot = next(sh["id"] for ch in doc["chapters"] for sc in ch["scenes"] if sc["task"] == s["task"]
+                for sh in sc["shots"])
+    media = expect(owner.post_raw("/api/v1/media", _FRAME, content_type="image/png"), (200, 201))["id"]
+    _shots[target.tag] = {"task": s["task"], "shot": shot, "media": media}
+    return _shots[target.tag]
+
+
+def _shot_path(fmt):
+    return lambda t, r: fmt.format(**_shot_of(t))
+
+
+def _new_shot_media(target, role):
+    s = _shot_of(target)
+    item = expect(target["owner"].post("/api/v1/tasks/%d/shots/%s/media" % (s["task"], s["shot"]),
+                                       {"media": s["media"], "kind": "first_frame"}), 201)
+    return "/api/v1/shot-media/%d/review" % item["id"]
 
 
 ROUTES = [
@@ -182,14 +232,26 @@ _org_body, set(), 201, False),
     Route("characters.delete", "DELETE", _new_character, None, MANAGE, 204, True),
     Route("story.flags", "GET", _story_path("/api/v1/projects/{project}/story/flags"), None, ALL, 200, True),
     Route("tasks.flags", "GET", _story_path("/api/v1/tasks/{task}/flags"), None, ALL, 200, True),
+    Route("jobs.list", "GET", lambda t, r: "/api/v1/projects/%d/jobs" % _job_of(t)[0], None, ALL, 200, True),
+    Route("jobs.get", "GET", lambda t, r: "/api/v1/jobs/%d" % _job_of(t)[1], None, ALL, 200, True),
+    Route("jobs.cancel", "POST", lambda t, r: "/api/v1/jobs/%d/cancel" % _new_job(t)[1], None, MANAGE, 200,
+          True),
     Route("flags.resolve", "POST", _story_path("/api/v1/story/flags/{flag}/resolve"), None, REVIEW, 204,
           True),
+    Route("shots.media.list", "GET", _shot_path("/api/v1/tasks/{task}/shots/media"), None, ALL, 200, True),
+    Route("shots.media.attach", "POST", _shot_path("/api/v1/tasks/{task}/shots/{shot}/media"),
+          lambda: {"media": next(iter(_shots.values()))["media"], "kind": "first_frame"}, EDIT, 201, True),
+    Route("shots.generate", "POST", _shot_path("/api/v1/tasks/{task}/shots/{shot}/generate"),
+          lambda: {"kind": "first_frame"}, WORK, 409, True),  # 409: the matrix project has no image endpoint
+    Route("shot_media.review", "POST", _new_shot_media, lambda: {"verdict": "accept"}, REVIEW, 200, True),
 ]
 
 # Cells where either answer is acceptable: GET /users/{id} of another org's
 # user by a role that may only read itself may be refused (403) before or
 # after the lookup (404); both leak nothing.
 EITHER = {("users.get", "foreign", role): (403, 404) for role in ("reviewer", "annotator", "viewer")}
+# A job against a dead endpoint may have failed before the cancel arrives.
+EITHER.update({("jobs.cancel", "own", role): (200, 409) for role in MANAGE})
 # A claim answers 200 with a lease, or 204 once the project's few tasks are all leased.
 EITHER.update({("queue.next", "own", role): (200, 204) for role in WORK})
 # review/next answers 200 with an annotation to review, or 204 when none is left.

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -397,6 +398,12 @@ def test_roster_edit_merge_delete(world):
     expect(owner.post(base, {"name": "x", "sheet": {"evil": 1}}), 400, "invalid_request", "sheet")
     expect(owner.post(base, {"name": "x", "sheet": {"references": ["../etc/passwd"]}}), 400)
 
+    # a given name beside the full name is proposed for a merge
+    jun = expect(owner.post(base, {"name": "俊义"}), 201)
+    lu = expect(owner.post(base, {"name": "卢俊义"}), 201)
+    sugg = expect(owner.get(base), 200)["suggestions"]
+    assert {"from": jun["id"], "into": lu["id"], "reason": "given_name"} in sugg
+
     upd = expect(ann.request("PATCH", base + "/" + kid["id"], {"aliases": ["小兄弟", "青衣少年"]}), 200)
     assert upd["aliases"] == ["小兄弟", "青衣少年"] and upd["name"] == "少年"
     alias = expect(owner.post(base, {"name": "快刀"}), 201)
@@ -419,8 +426,9 @@ def test_roster_edit_merge_delete(world):
 
 @pytest.fixture(scope="module")
 def standin():
+    env = dict(os.environ, STANDIN_SLOW_SECONDS="1")
     proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("llm_standin.py"))],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     line = proc.stdout.readline().strip()
     port = int(line.split()[-1]) if line else 0
     assert port, "the stand-in did not start"
@@ -450,24 +458,78 @@ def llm_project(client, base, **extra):
     return storyboard_project(client, {"drafter": drafter})
 
 
-def test_llm_drafter_drafts_through_the_endpoint(llm_server, standin):
+def wait_job(client, job_id, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        job = expect(client.get("/api/v1/jobs/%d" % job_id), 200)
+        if job["state"] not in ("queued", "running"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+
+
+def test_llm_drafter_drafts_in_a_background_job(llm_server, standin):
     admin = llm_server.api(llm_server.token("admin"))
     p = llm_project(admin, standin + "/v1")
     s = expect(post_novel(admin, p["id"], novel_text([1, 2])), 200)
-    assert s["drafter"]["kind"] == "llm" and s["drafter"]["fallbacks"] == 0
-    assert s["drafter"]["drafted"] == sum(c["scenes"] for c in s["chapters"])
+    scenes = sum(c["scenes"] for c in s["chapters"])
+    # the rules drafted at once; the LLM re-drafts in a job
+    assert s["drafter"]["kind"] == "llm" and s["drafter"]["job"] == s["job"]["id"]
+    assert s["job"]["kind"] == "story.llm_draft" and s["job"]["total"] == scenes
+    assert sum(c["shots"] for c in s["chapters"]) > 0
+    job = wait_job(admin, s["job"]["id"])
+    assert job["state"] == "done", job
+    assert job["progress"] == {"done": scenes, "total": scenes}
+    assert job["result"]["drafted"] == scenes and job["result"]["fallbacks"] == 0
+    jobs = expect(admin.get("/api/v1/projects/%d/jobs" % p["id"]), 200)["items"]
+    assert jobs[0]["id"] == job["id"]
     c = claim(admin, p["id"])
     check_result(c["task"]["data"], c["assignment"]["draft"])
+    assert all(sh["id"].startswith("l%d-" % job["id"]) for sh in c["assignment"]["draft"]["shots"])
 
 
-@pytest.mark.parametrize("mode", ["bad", "fail", "slow"])
+def test_llm_job_never_replaces_human_work(llm_server, standin):
+    admin = llm_server.api(llm_server.token("admin"))
+    p = llm_project(admin, standin + "/slow/v1", timeout_seconds=5)
+    s = expect(post_novel(admin, p["id"], novel_text([1, 2, 3])), 200)
+    # an annotator submits the first scene while the slow job runs
+    c = claim(admin, p["id"])
+    mine = c["assignment"]["draft"]
+    expect(admin.post("/api/v1/assignments/%d/submit" % c["assignment"]["id"], {"result": mine}), 201)
+    job = wait_job(admin, s["job"]["id"], timeout=120)
+    assert job["state"] == "done", job
+    cur = latest(admin, c["task"]["id"])
+    assert cur["result"] == mine and cur["source"] == "human"
+
+
+@pytest.mark.parametrize("mode", ["bad", "fail"])
 def test_llm_failures_fall_back_to_rules(llm_server, standin, mode):
     admin = llm_server.api(llm_server.token("admin"))
     p = llm_project(admin, standin + "/%s/v1" % mode, timeout_seconds=1)
     s = expect(post_novel(admin, p["id"], novel_text([1])), 200)
-    assert s["drafter"]["fallbacks"] == sum(c["scenes"] for c in s["chapters"]) >= 1
-    assert s["drafter"]["error"]
-    assert sum(c["shots"] for c in s["chapters"]) > 0  # the rule-based drafter stood in
+    job = wait_job(admin, s["job"]["id"])
+    scenes = sum(c["scenes"] for c in s["chapters"])
+    assert job["state"] == "done" and job["result"]["fallbacks"] == scenes >= 1, job
+    assert job["result"]["error"]
+    c = claim(admin, p["id"])
+    assert c["assignment"]["draft"]["shots"]  # the rule-based drafts stood in
+    assert all(sh["id"].startswith("s") for sh in c["assignment"]["draft"]["shots"])
+
+
+def test_cancel_a_job(llm_server, standin):
+    admin = llm_server.api(llm_server.token("admin"))
+    p = llm_project(admin, standin + "/slow/v1", timeout_seconds=5)
+    s = expect(post_novel(admin, p["id"], novel_text([1, 2, 3, 4, 5])), 200)
+    job = expect(admin.post("/api/v1/jobs/%d/cancel" % s["job"]["id"]), 200)
+    assert job["cancel_requested"]
+    job = wait_job(admin, s["job"]["id"], timeout=120)
+    assert job["state"] == "cancelled"
+    expect(admin.post("/api/v1/jobs/%d/cancel" % s["job"]["id"]), 409)
+    expect(world_less_get(llm_server, s["job"]["id"]), 401)
+
+
+def world_less_get(srv, job_id):
+    return srv.api().get("/api/v1/jobs/%d" % job_id)
 
 
 def test_llm_endpoint_outside_the_allow_list_is_refused(world):
@@ -508,3 +570,35 @@ def test_cli_story_import_and_export(server, world, tmp_path):
     assert cp.returncode == 2
     cp = run_cli("story", "import", "--data", server.data, "--project", str(p["id"]), f, check=False)
     assert cp.returncode == 1  # another org's project through the server
+
+
+def test_a_job_survives_a_restart(tmp_path_factory, standin):
+    """A server stopping mid-job gives it back to the queue; the next start resumes it."""
+    old = os.environ.get("ANNOTD_LLM_ALLOW")
+    os.environ["ANNOTD_LLM_ALLOW"] = standin + "/"
+    try:
+        srv = start_server(tmp_path_factory, "jobrestart")
+        admin = srv.api(srv.token("admin"))
+        p = llm_project(admin, standin + "/slow/v1", timeout_seconds=5)
+        s = expect(post_novel(admin, p["id"], novel_text([1, 2, 3, 4, 5])), 200)
+        total = s["job"]["total"]
+        deadline = time.monotonic() + 60
+        while True:
+            job = expect(admin.get("/api/v1/jobs/%d" % s["job"]["id"]), 200)
+            if job["progress"]["done"] >= 1:
+                break
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        assert job["state"] == "running" and job["progress"]["done"] < total
+        assert srv.stop() == 0
+        srv.start()
+        admin = srv.api(srv.token("admin"))
+        job = wait_job(admin, s["job"]["id"], timeout=120)
+        assert job["state"] == "done" and job["attempts"] == 2, job
+        assert job["progress"] == {"done": total, "total": total}
+        stop_and_check(srv)
+    finally:
+        if old is None:
+            os.environ.pop("ANNOTD_LLM_ALLOW", None)
+        else:
+            os.environ["ANNOTD_LLM_ALLOW"] = old

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/utf8.h"
 #include "schema/schema.h"
 #include "story/story.h"
@@ -691,6 +692,72 @@ static void test_real_chapters(void **state)
     }
 }
 
+/* Image and video prompts: the shot's fields, the cast's looks, the style. */
+static void test_prompts(void **state)
+{
+    static const struct story_cast looks[] = {
+        { "宋江", "c1", "黑面矮身，青布袍" }, { "公明", "c1", NULL },
+        { "李逵", "c2", "铁塔般的黑汉，赤膊" }, { "黑旋风", "c2", NULL },
+        { "吴用", "c3", NULL },
+    };
+    struct story_chapter_parts p;
+    unsigned ids = 0;
+    struct story_draft_opts o = { .cast = looks, .n_cast = 5, .next_id = next_id, .id_ctx = &ids,
+                                  .style = "国漫风格分镜" };
+    json_t *result;
+    const json_t *shots;
+
+    (void)state;
+    split_simple(SCENE1, strlen(SCENE1), 5000, &p);
+    result = story_draft_scene(&p, &p.scenes[0], &o);
+    assert_non_null(result);
+    expect_valid(&p, &p.scenes[0], result);
+    shots = json_object_get(result, "shots");
+    /* the establishing shot: its picture, its sound in the video prompt */
+    assert_string_equal(field(shot_at(result, 0), "image_prompt"),
+                        "远景，平视。那日天色已晚，山下一片寂静，远处传来阵阵钟声。国漫风格分镜");
+    assert_string_equal(field(shot_at(result, 0), "video_prompt"),
+                        "远景，平视，固定镜头，时长3秒。那日天色已晚，山下一片寂静，远处传来阵阵钟声。"
+                        "音效：钟声。国漫风格分镜");
+    /* a line shot whose picture is only its tag: who speaks, described by the sheet */
+    assert_string_equal(field(shot_at(result, 1), "image_prompt"),
+                        "中景，平视。宋江（黑面矮身，青布袍）说话。国漫风格分镜");
+    assert_string_equal(field(shot_at(result, 1), "video_prompt"),
+                        "中景，平视，固定镜头，时长1.5秒。宋江（黑面矮身，青布袍）说话。"
+                        "宋江：“兄弟们且住。”国漫风格分镜");
+    /* consistency: every shot with 李逵 describes him alike */
+    for (size_t i = 0; i < json_array_size(shots); i++) {
+        const char *image = field(json_array_get(shots, i), "image_prompt");
+        if (strstr(image, "李逵"))
+            assert_non_null(strstr(image, "李逵（铁塔般的黑汉，赤膊）"));
+    }
+    json_decref(result);
+    arena_free(&p.arena);
+
+    /* a hand-made shot: a character on screen but not named in the picture; no style */
+    json_t *shot = json_pack("{s:s,s:s,s:s,s:[s],s:f,s:[{s:s,s:s,s:s}]}", "size", "closeup", "move",
+                             "push", "picture", "一只手握紧板斧。", "characters", "c2", "duration", 2.0,
+                             "dialogue", "speaker", "c9", "kind", "monologue", "text", "杀！");
+    struct buf image, video;
+    buf_init(&image, 0);
+    buf_init(&video, 0);
+    assert_int_equal(story_shot_prompts(shot, looks, 5, NULL, &image, &video), 0);
+    assert_string_equal(image.p, "特写，平视。一只手握紧板斧，画面中有李逵（铁塔般的黑汉，赤膊）");
+    assert_string_equal(video.p, "特写，平视，推镜头，时长2秒。一只手握紧板斧，画面中有李逵（铁塔般的黑汉，"
+                                 "赤膊）。画外音（内心独白）：“杀！”");
+    /* nothing but a size: still a prompt */
+    buf_clear(&image);
+    json_t *bare = json_pack("{s:s}", "size", "long");
+    assert_int_equal(story_shot_prompts(bare, NULL, 0, "动画分镜", &image, NULL), 0);
+    assert_string_equal(image.p, "远景，平视。动画分镜");
+    /* not a shot */
+    assert_int_equal(story_shot_prompts(json_array_get(bare, 0), NULL, 0, NULL, &image, NULL), -EINVAL);
+    buf_release(&image);
+    buf_release(&video);
+    json_decref(bare);
+    json_decref(shot);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -698,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_long_paragraph),        cmocka_unit_test(test_long_speech_and_runs),
         cmocka_unit_test(test_monologue_and_unknown), cmocka_unit_test(test_inconsistent_parts),
         cmocka_unit_test(test_whole_novel),           cmocka_unit_test(test_real_chapters),
+        cmocka_unit_test(test_prompts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

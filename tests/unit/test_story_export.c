@@ -134,25 +134,25 @@ static void test_csv(void **state)
     assert_memory_equal(csv, "\xEF\xBB\xBF", 3);
     assert_true(strncmp(csv + 3,
                         "镜号,章节,场次,景别,角度,运镜,画面内容,角色,台词,音效,转场,时长(秒),"
-                        "备注,镜头ID,灯光,fps\r\n",
+                        "备注,镜头ID,灯光,fps,参考图\r\n",
                         strlen("镜号,章节,场次,景别,角度,运镜,画面内容,角色,台词,音效,转场,"
-                               "时长(秒),备注,镜头ID,灯光,fps\r\n")) == 0);
+                               "时长(秒),备注,镜头ID,灯光,fps,参考图\r\n")) == 0);
     line2 = strstr(csv, "\r\n") + 2;
     end = strstr(line2, "\r\n");
     assert_non_null(end);
     *end = '\0';
     assert_string_equal(line2,
                         "1,第一回 张天师祈禳瘟疫,1-1,远景,俯视,摇,山下一片寂静,,,钟声,淡入淡出,"
-                        "3,,s000001,夜,24");
+                        "3,,s000001,夜,24,");
     *end = '\r';
     /* formula guard + quoting of comma and quotes; names; multi-line cell */
     assert_non_null(strstr(csv, "\r\n2,第一回 张天师祈禳瘟疫,1-1,中景,平视,固定,"
                                 "\"'=SUM(A1:A2), \"\"x\"\"\",宋江、李逵,"
                                 "\"宋江：兄弟们且住。\n李逵：哥哥！\",,切,4.5,\"'-注意\n换行\","
-                                "s000002,,\r\n"));
+                                "s000002,,,\r\n"));
     /* monologue, narration, unknown speaker id, a volume */
     assert_non_null(strstr(csv, "\"宋江（独白）：此事蹊跷\n旁白：<script>alert(1)</script>\""));
-    assert_non_null(strstr(csv, "\r\n4,上部 第二回,2-1,全景,,,,,c9：无名,,,1.5,,s000004,,\r\n"));
+    assert_non_null(strstr(csv, "\r\n4,上部 第二回,2-1,全景,,,,,c9：无名,,,1.5,,s000004,,,\r\n"));
     /* CRLF only: no bare LF outside quoted cells is checked by counting rows */
     size_t rows = 0;
     for (char *p = csv; (p = strstr(p, "\r\n")); p += 2)
@@ -168,7 +168,7 @@ static void test_csv_guard(void **state)
                        "{'id':'@x','picture':'-1','sound':'\\tcmd','notes':'ok=1'}]}]}]}");
 
     (void)state;
-    assert_non_null(strstr(csv, "1,'+1,1-1,,,,'-1,,,'\tcmd,,,ok=1,'@x\r\n"));
+    assert_non_null(strstr(csv, "1,'+1,1-1,,,,'-1,,,'\tcmd,,,ok=1,'@x,\r\n"));
     free(csv);
 }
 
@@ -295,12 +295,12 @@ static void test_wrong_shapes(void **state)
         "{'chapters':{}}",
         "{'chapters':[1,null,[],{'scenes':3}]}",
         "{'chapters':[{'scenes':[{'shots':[1,'x',null,{}]}]}]}",
-        "{'characters':[1,{'id':3},{'id':'a','name':null}],'chapters':[{'index':'1','title':5,"
-        "'scenes':[{'scene':[],'status':7,'shots':[{'id':1,'size':2,'duration':-3,"
-        "'dialogue':[1,{'speaker':{},'kind':[],'text':null}],'characters':[1,null],"
-        "'custom':[],'source':'x'}]}]}],'project':{'custom_fields':[1,{'name':5},{}]}}",
-        "{'chapters':[{'scenes':[{'shots':[{'duration':1e300,'dialogue':[{'text':'x'}]},"
-        "{'duration':1e-300,'dialogue':[{'text':'y'}]}]}]}]}",
+        ("{'characters':[1,{'id':3},{'id':'a','name':null}],'chapters':[{'index':'1','title':5,"
+         "'scenes':[{'scene':[],'status':7,'shots':[{'id':1,'size':2,'duration':-3,"
+         "'dialogue':[1,{'speaker':{},'kind':[],'text':null}],'characters':[1,null],"
+         "'custom':[],'source':'x'}]}]}],'project':{'custom_fields':[1,{'name':5},{}]}}"),
+        ("{'chapters':[{'scenes':[{'shots':[{'duration':1e300,'dialogue':[{'text':'x'}]},"
+         "{'duration':1e-300,'dialogue':[{'text':'y'}]}]}]}]}"),
     };
     const char *const *f;
 
@@ -323,6 +323,32 @@ static void test_wrong_shapes(void **state)
     }
 }
 
+/* Accepted media: the CSV's last column, the HTML thumbnail only as a data: image URI. */
+static void test_media(void **state)
+{
+    const char *doc = "{'chapters':[{'index':1,'title':'t','scenes':[{'scene':1,'shots':["
+                      "{'id':'a','media':[{'id':'c1ip','kind':'clip'},{'id':'f1','kind':'first_frame',"
+                      "'thumbnail':'data:image/jpeg;base64,/9j/AA=='}]},"
+                      "{'id':'b','media':[{'id':'f2','kind':'first_frame','thumbnail':'javascript:alert(1)'}]},"
+                      "{'id':'c','media':[{'id':'f3','kind':'first_frame',"
+                      "'thumbnail':'data:image/png;base64,AA\\\" onerror=\\\"x'}]}]}]}]}";
+    char *csv = render("storyboard-csv", doc);
+    char *html = render("storyboard-html", doc);
+
+    (void)state;
+    assert_non_null(strstr(csv, ",参考图\r\n"));
+    assert_non_null(strstr(csv, ",a,\"f1\nc1ip\"\r\n")); /* frames first */
+    assert_non_null(strstr(csv, ",b,f2\r\n"));
+    assert_non_null(strstr(html, "<th>参考图</th>"));
+    assert_non_null(strstr(html, "<img class=\"frame\" alt=\"首帧\" src=\"data:image/jpeg;base64,/9j/AA==\">"));
+    /* one image: the others are not data: image URIs and are dropped */
+    assert_null(strstr(strstr(html, "<img") + 1, "<img"));
+    assert_null(strstr(html, "javascript"));
+    assert_null(strstr(html, "onerror"));
+    free(csv);
+    free(html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_fountain_escapes),
         cmocka_unit_test(test_srt),
         cmocka_unit_test(test_html),
+        cmocka_unit_test(test_media),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_wrong_shapes),
     };

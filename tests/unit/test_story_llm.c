@@ -132,10 +132,13 @@ static void *serve(void *arg)
         int i = atomic_fetch_add(&srv.requests, 1);
         pthread_mutex_lock(&srv.mu);
         memcpy(srv.last, req, (size_t)n + 1);
-        const struct canned *a =
-            &srv.script[(size_t)i < srv.n_script ? (size_t)i : srv.n_script - 1];
+        /* a copy: the next test may clear the script while this answer is still sent */
+        struct canned a_copy = srv.script[(size_t)i < srv.n_script ? (size_t)i : srv.n_script - 1];
+        a_copy.body = strdup(a_copy.body ? a_copy.body : "");
+        const struct canned *a = &a_copy;
         pthread_mutex_unlock(&srv.mu);
         if (a->delay_ms && !linger(c, a->delay_ms)) {
+            free(a_copy.body);
             close(c);
             continue;
         }
@@ -150,6 +153,7 @@ static void *serve(void *arg)
         shutdown(c, SHUT_WR);
         linger(c, 200); /* let the client read before the close */
         close(c);
+        free(a_copy.body);
     }
     return arg;
 }
