@@ -4,6 +4,9 @@
 // tests share. useWorkbench(setup) registers the before/after hooks of the
 // calling test file; setup(h) creates what that file needs through h.ok().
 // Env: ANNOTD_BIN (default build/annotd), CHROMIUM (default /usr/bin/chromium).
+// Options: useWorkbench(setup, { env }) adds environment variables to the
+// server's (for instance ANNOTD_LLM_ALLOW, the operator's allow list of
+// model endpoints); `env` may be a function, called just before the start.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -37,10 +40,10 @@ function freePort() {
   });
 }
 
-export function useWorkbench(setup) {
+export function useWorkbench(setup, opts = {}) {
   let tmp, proc;
   let serverLog = '';
-  const h = { base: '', browser: null, ownerToken: null };
+  const h = { base: '', browser: null, ownerToken: null, log: () => serverLog };
 
   h.call = async (method, urlPath, body, token = h.ownerToken, contentType = 'application/json') => {
     const headers = {};
@@ -92,8 +95,9 @@ export function useWorkbench(setup) {
       '--password-cost', 'min'], { stdio: 'pipe' });
     const port = await freePort();
     h.base = `http://127.0.0.1:${port}`;
+    const extra = typeof opts.env === 'function' ? await opts.env() : opts.env;
     proc = spawn(BIN, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--password-cost', 'min',
-      '--web', WEB], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--web', WEB], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...(extra || {}) } });
     proc.stderr.on('data', (d) => { serverLog += d; });
     const deadline = Date.now() + 20000;
     for (;;) {

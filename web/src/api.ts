@@ -215,6 +215,9 @@ export interface NovelUpload {
   stripped: Array<{ line: number; reason: string; text: string }>;
   chapters: Array<{ index: number; title: string; chars: number; scenes: number; utterances: number; shots: number }>;
   sync: { added: number; kept: number; redrafted: number; flagged: number };
+  /* the drafter that ran; with an LLM drafter the drafting goes on as a background job */
+  drafter?: { kind: string; model?: string; drafted?: number; fallbacks?: number; error?: string | null };
+  job?: import('./live').Job | null;
 }
 
 export interface Novel {

@@ -8,7 +8,7 @@ import { errorText } from '../errors';
 import { useSignal } from '../signal';
 import { unzipSync } from 'fflate';
 import { SettingsPanel } from './ProjectSettings';
-import { CharactersPanel, FlagsPanel, NovelPanel } from './StoryPanels';
+import { CharactersPanel, FlagsPanel, JobsPanel, NovelPanel } from './StoryPanels';
 import './Project.css';
 
 const PAGE = 100;
@@ -247,6 +247,7 @@ export function Project({ projectId }: { projectId: number }) {
           {/* an import adds characters and flags: re-read them (tableVersion moves on every import) */}
           <CharactersPanel key={`c${tableVersion}`} projectId={projectId} />
           <FlagsPanel key={`f${tableVersion}`} projectId={projectId} />
+          <JobsPanel projectId={projectId} />
         </div>
       )}
     </section>

@@ -1,10 +1,13 @@
 // The storyboard panels of a project page (kind "storyboard"): the novel
 // (upload with a progress bar and the import report, chapters with shot
-// counts and the running time against the target), the characters
-// (角色表: add, edit, merge, delete) and the flags a re-import raised.
+// counts and the running time against the target; an LLM drafter goes on
+// as a background job, whose progress the report follows), the characters
+// (角色表: add, edit, merge, delete), the flags a re-import raised, and the
+// project's background jobs (LLM drafts, frame generation: progress live
+// from SSE `job` events, polling when the stream is down; cancel).
 // Each panel loads on its own and shows its own error state: the routes
 // may be missing on an older server (404) without breaking the page.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import {
   ApiError,
   api,
@@ -14,8 +17,9 @@ import {
   type StoryCharacter,
   type StoryFlag,
 } from '../api';
-import { t } from '../i18n';
+import { t, type MessageKey } from '../i18n';
 import { errorText } from '../errors';
+import { applyJobEvent, cancelJob, jobActive, projectJobs, useJobs, watchProject, type Job, type JobEvent } from '../live';
 
 const MAX_NOVEL_BYTES = 64 * 1024 * 1024; /* --max-import default */
 
@@ -43,6 +47,16 @@ export function NovelPanel({ projectId, onImported }: { projectId: number; onImp
   const [progress, setProgress] = useState<number | null>(null);
   const [report, setReport] = useState<NovelUpload | null>(null);
   const [uploadError, setUploadError] = useState('');
+  /* the upload's background LLM draft: when it ends, the durations and tasks changed */
+  const { jobs, track } = useJobs(
+    projectId,
+    () => {
+      load();
+      onImported?.();
+    },
+    {},
+    true,
+  );
 
   function load() {
     api<Novel>('GET', `/api/v1/projects/${projectId}/novel`)
@@ -73,7 +87,9 @@ export function NovelPanel({ projectId, onImported }: { projectId: number; onImp
     }
     setProgress(0);
     try {
-      setReport(await uploadNovel(projectId, f, t2s, setProgress));
+      const r = await uploadNovel(projectId, f, t2s, setProgress);
+      setReport(r);
+      if (r.job && typeof r.job.id === 'number') track(r.job);
       load();
       onImported?.(); /* the sync added or changed tasks: the page's counts */
     } catch (e) {
@@ -111,7 +127,7 @@ export function NovelPanel({ projectId, onImported }: { projectId: number; onImp
         </div>
       )}
       {uploadError && <p class="error" role="alert" data-testid="novel-error">{uploadError}</p>}
-      {report && <NovelReport report={report} />}
+      {report && <NovelReport report={report} job={report.job ? jobs[report.job.id] ?? report.job : null} />}
 
       {loadError && (
         <p class="error" role="alert" data-testid="novel-load-error">
@@ -174,14 +190,29 @@ export function NovelPanel({ projectId, onImported }: { projectId: number; onImp
   );
 }
 
-function NovelReport({ report: r }: { report: NovelUpload }) {
+function NovelReport({ report: r, job }: { report: NovelUpload; job: Job | null }) {
+  const d = r.drafter;
   return (
     <div class="summary novel-report" data-testid="novel-report">
       <p>
         {t('novel.encoding', { encoding: r.encoding })}
         {' · '}
         {r.converted ? t('novel.converted', { how: r.converted }) : t('novel.notConverted')}
+        {d && ' · '}
+        {d &&
+          (d.kind !== 'llm'
+            ? t('novel.drafterRules')
+            : r.job
+              ? t('novel.drafterLlmJob', { model: d.model ?? '' })
+              : t('novel.drafterLlm', { model: d.model ?? '', drafted: d.drafted ?? 0, fallbacks: d.fallbacks ?? 0 }))}
       </p>
+      {job && (
+        <div class={`novel-job job-${job.state}`} data-testid="novel-job" data-state={job.state} role="status">
+          <span>{t('novel.job', { id: job.id, state: jobStateLabel(String(job.state)) })}</span>
+          <JobProgress job={job} />
+          {job.error && <span class="error">{t('novel.jobError', { message: job.error })}</span>}
+        </div>
+      )}
       <p data-testid="novel-sync">
         {t('novel.sync', { added: r.sync.added, kept: r.sync.kept, redrafted: r.sync.redrafted, flagged: r.sync.flagged })}
       </p>
@@ -509,6 +540,170 @@ export function FlagsPanel({ projectId }: { projectId: number }) {
             </li>
           ))}
         </ul>
+      )}
+    </div>
+  );
+}
+
+/* ---- background jobs (LLM drafts, frame generation) ---- */
+
+const POLL_MS = 3000;
+
+function jobStateLabel(state: string): string {
+  const key = `sbm.state.${state}` as MessageKey;
+  return ['queued', 'running', 'done', 'failed', 'cancelled'].includes(state) ? t(key) : state;
+}
+
+function jobKindLabel(kind: string): string {
+  const key = `jobs.kind.${kind}` as MessageKey;
+  return kind === 'story.llm_draft' || kind === 'story.generate_frame' ? t(key) : kind;
+}
+
+function JobProgress({ job }: { job: Job }) {
+  const done = job.progress?.done ?? 0;
+  const total = job.progress?.total ?? 0;
+  return (
+    <span class="job-progress">
+      {(jobActive(job) || total > 0) && (
+        <progress max={total > 0 ? total : 1} value={total > 0 ? Math.min(done, total) : jobActive(job) ? undefined : 1} />
+      )}
+      {total > 0 && <span class="muted" data-testid="job-count">{done}/{total}</span>}
+    </span>
+  );
+}
+
+const when = (s: string | null | undefined) => (s ? s.replace('T', ' ').replace(/(\.\d+)?Z$/, '') : '');
+
+export function JobsPanel({ projectId }: { projectId: number }) {
+  const [jobs, setJobs] = useState<Job[] | null>(null);
+  const [loadError, setLoadError] = useState('');
+  const [error, setError] = useState('');
+  const [live, setLive] = useState(false);
+  const st = useRef({ jobs: [] as Job[], timer: undefined as ReturnType<typeof setTimeout> | undefined, alive: true });
+
+  function load() {
+    projectJobs(projectId)
+      .then((list) => {
+        if (!st.current.alive) return;
+        st.current.jobs = list;
+        setJobs(list);
+        setLoadError('');
+      })
+      .catch((e) => st.current.alive && setLoadError(t('jobs.loadError', { message: loadErrorText(e) })));
+  }
+  const loadSoon = () => {
+    const s = st.current;
+    if (s.timer) return;
+    s.timer = setTimeout(() => {
+      s.timer = undefined;
+      load();
+    }, 300);
+  };
+
+  useEffect(() => {
+    const s = st.current;
+    s.alive = true;
+    load();
+    const stop = watchProject(
+      projectId,
+      {
+        job: (ev: JobEvent) => {
+          const known = s.jobs.find((j) => j.id === ev.job);
+          if (!known) return loadSoon(); /* a new job */
+          const next = applyJobEvent(known, ev);
+          s.jobs = s.jobs.map((j) => (j.id === ev.job ? next : j));
+          setJobs(s.jobs);
+          if (!jobActive(next)) loadSoon(); /* its error, result, finished_at */
+        },
+        resync: loadSoon,
+      },
+      (up) => {
+        setLive(up);
+        if (up) loadSoon();
+      },
+    );
+    return () => {
+      s.alive = false;
+      stop();
+      if (s.timer) clearTimeout(s.timer);
+    };
+  }, [projectId]);
+
+  /* polling: while the stream is down, or (slowly) while a job runs in case an event is missed */
+  const running = (jobs ?? []).some(jobActive);
+  useEffect(() => {
+    if (live && !running) return;
+    const timer = setInterval(load, live ? POLL_MS * 3 : POLL_MS);
+    return () => clearInterval(timer);
+  }, [live, running, projectId]);
+
+  async function cancel(j: Job) {
+    setError('');
+    try {
+      await cancelJob(j.id);
+    } catch (e) {
+      setError(t('jobs.cancelFailed', { message: errorText(e) }));
+    }
+    load();
+  }
+
+  return (
+    <div class="panel jobs" data-testid="jobs">
+      <div class="panel-head">
+        <h2>{t('jobs.title')}</h2>
+        <span class="spacer" />
+        <button type="button" onClick={load}>{t('jobs.refresh')}</button>
+      </div>
+      {loadError && (
+        <p class="error" role="alert" data-testid="jobs-load-error">
+          {loadError}
+        </p>
+      )}
+      {error && <p class="error" role="alert">{error}</p>}
+      {jobs && jobs.length === 0 && <p class="muted" data-testid="jobs-none">{t('jobs.none')}</p>}
+      {jobs && jobs.length > 0 && (
+        <table data-testid="jobs-table">
+          <thead>
+            <tr>
+              <th class="num">{t('jobs.col.id')}</th>
+              <th>{t('jobs.col.kind')}</th>
+              <th>{t('jobs.col.state')}</th>
+              <th>{t('jobs.col.progress')}</th>
+              <th>{t('jobs.col.created')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {jobs.map((j) => (
+              <tr key={j.id} data-job={j.id} data-state={j.state} data-kind={j.kind}>
+                <td class="num">{j.id}</td>
+                <td>{jobKindLabel(j.kind)}</td>
+                <td>
+                  <span class={`state job-state-${j.state}`}>{jobStateLabel(String(j.state))}</span>
+                  {j.error && (
+                    <div class="error" data-testid="job-error">
+                      {t('jobs.error', { message: j.error })}
+                    </div>
+                  )}
+                </td>
+                <td>
+                  <JobProgress job={j} />
+                </td>
+                <td class="muted">{when(j.created_at)}</td>
+                <td class="actions">
+                  {jobActive(j) &&
+                    (j.cancel_requested ? (
+                      <span class="muted" data-testid="job-cancelling">{t('jobs.cancelling')}</span>
+                    ) : (
+                      <button type="button" data-testid="job-cancel" onClick={() => cancel(j)}>
+                        {t('jobs.cancel')}
+                      </button>
+                    ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </div>
   );

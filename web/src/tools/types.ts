@@ -15,6 +15,8 @@ export interface ToolModule {
   emptyResult(config: Record<string, unknown>, task?: Task): Record<string, unknown>;
   /* What is still missing before `result` can be submitted, or null (optional: absent = always ready). */
   validate?(config: Record<string, unknown>, task: Task, result: Record<string, unknown>): string | null;
+  /* Warm up what a prefetched task will need when it is shown (optional: e.g. fetch its image). */
+  preload?(task: Task): void;
 }
 
 /* One chunk per tool, loaded when a project of that kind is opened. */

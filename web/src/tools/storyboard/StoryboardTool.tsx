@@ -15,6 +15,11 @@
 // a shot after; Alt+Shift+↑/↓ move the shot; Delete removes it; T sets its
 // source range to the selected text; Ctrl+Z undo, Ctrl+Shift+Z / Ctrl+Y
 // redo. Ctrl+Enter submits (the host). Text is rendered as text nodes only.
+//
+// Each card also carries the shot's image and video prompts (drafted by the
+// server from the shot and the roster's character sheets, editable here) and
+// its media strip (media.tsx: frames and clips, generate, upload, review).
+import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { session } from '../../api';
 import { errorText } from '../../errors';
@@ -26,6 +31,7 @@ import {
   ANGLES, KINDS, MOVES, SIZES, TRANSITIONS, blankShot, clock, customFields, insertAfter, merge, move, newId,
   problems, remove, resolveId, shotsOf, split, totalDuration, type CustomField, type Line, type Shot,
 } from './model';
+import { MediaStrip, useShotMedia } from './media';
 import { textSelection } from './offsets';
 import './storyboard.css';
 
@@ -75,6 +81,7 @@ function Storyboard({ task, config, result, onChange }: ToolProps) {
   const [novel, setNovel] = useState<Novel | null>(null);
   const [flags, setFlags] = useState<Flag[]>([]);
   const [base] = useState(() => totalDuration(shots)); /* what the server counted for this scene */
+  const media = useShotMedia(task.id, task.project);
   const root = useRef<HTMLDivElement>(null);
   const textRef = useRef<HTMLDivElement>(null);
   /* the latest result and selection for handlers that run before the next render */
@@ -378,6 +385,7 @@ function Storyboard({ task, config, result, onChange }: ToolProps) {
               select={() => i !== s.sel && select(i)}
               patch={(p, group) => patch(i, p, group)}
               setRange={doRange}
+              media={media.enabled && shot.id ? <MediaStrip shot={shot.id} state={media} /> : null}
             />
           ))}
         </ol>
@@ -472,6 +480,7 @@ interface CardProps {
   select(): void;
   patch(p: Partial<Shot>, group?: string): void;
   setRange(): void;
+  media: ComponentChildren;
 }
 
 /* The server's snippet diff: "…context[-removed-]{+added+}context…". */
@@ -489,7 +498,7 @@ function Diff({ diff }: { diff: unknown }) {
   return <div class="sb-difftext">{out}</div>;
 }
 
-function Card({ shot, i, on, cps, fields, roster, nameOf, flags, resolve, select, patch, setRange }: CardProps) {
+function Card({ shot, i, on, cps, fields, roster, nameOf, flags, resolve, select, patch, setRange, media }: CardProps) {
   const [showDiff, setShowDiff] = useState(false);
   const canResolve = ['owner', 'manager', 'reviewer'].includes(session.get()?.role ?? '');
   const g = (f: string) => `${shot.id}:${f}`;
@@ -671,6 +680,20 @@ function Card({ shot, i, on, cps, fields, roster, nameOf, flags, resolve, select
           {t('sb.setRange')}
         </button>
       </div>
+      <div class="sb-prompts">
+        {(['image_prompt', 'video_prompt'] as const).map((k) => (
+          <label key={k} class="sb-wide">
+            <span>{t(k === 'image_prompt' ? 'sbm.imagePrompt' : 'sbm.videoPrompt')}</span>
+            <textarea
+              data-field={k}
+              rows={2}
+              value={typeof shot[k] === 'string' ? (shot[k] as string) : ''}
+              onInput={(e) => patch({ [k]: e.currentTarget.value }, g(k))}
+            />
+          </label>
+        ))}
+      </div>
+      {media}
     </li>
   );
 }

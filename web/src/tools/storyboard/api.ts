@@ -1,6 +1,7 @@
 // The storyboard endpoints the tool reads (issue 5), through the shared
 // client (session cookie + X-CSRF-Token, a 401 asks for a login and retries).
-import { api } from '../../api';
+import { ApiError, NetworkError, api, csrfToken } from '../../api';
+import type { Job } from '../../live';
 
 export interface Character {
   id: string;
@@ -53,3 +54,86 @@ export async function flags(task: number): Promise<Flag[]> {
 export async function resolveFlag(id: string | number): Promise<void> {
   await api('POST', `/api/v1/story/flags/${id}/resolve`);
 }
+
+/* ---- generated media per shot (issue 5, part 9) ---- */
+
+export type MediaKind = 'first_frame' | 'last_frame' | 'clip';
+export const MEDIA_KINDS: MediaKind[] = ['first_frame', 'last_frame', 'clip'];
+
+export interface ShotMedia {
+  id: number | string;
+  task_id: number;
+  shot_id: string;
+  media: string; /* sha256 of the bytes: GET /api/v1/media/{media} */
+  mime?: string;
+  kind: MediaKind | string;
+  source: 'upload' | 'generated' | string;
+  model: string | null;
+  prompt: string | null;
+  status: 'pending' | 'accepted' | 'rejected' | string;
+  note: string | null;
+  created_at: string;
+  reviewed_at: string | null;
+}
+
+export interface MediaInfo {
+  id: string;
+  mime: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+}
+
+const shotPath = (task: number, shot: string) => `/api/v1/tasks/${task}/shots/${encodeURIComponent(shot)}`;
+
+/* An item as the server sends it: "task_id"/"shot_id", or "task"/"shot". */
+function item(x: any): ShotMedia | null {
+  if (!x || typeof x !== 'object') return null;
+  return { ...x, task_id: x.task_id ?? x.task, shot_id: x.shot_id ?? x.shot };
+}
+
+export async function shotMedia(task: number): Promise<ShotMedia[]> {
+  const r = await api<{ items: unknown[] }>('GET', `/api/v1/tasks/${task}/shots/media`);
+  return Array.isArray(r?.items) ? (r!.items.map(item).filter(Boolean) as ShotMedia[]) : [];
+}
+
+export async function attachMedia(task: number, shot: string, media: string, kind: string): Promise<ShotMedia | null> {
+  return item(await api('POST', `${shotPath(task, shot)}/media`, { media, kind }));
+}
+
+export async function reviewMedia(id: number | string, verdict: 'accept' | 'reject', note: string): Promise<ShotMedia | null> {
+  return item(await api('POST', `/api/v1/shot-media/${id}/review`, note ? { verdict, note } : { verdict }));
+}
+
+export async function generateFrame(task: number, shot: string, kind: string): Promise<Job | null> {
+  const r = await api<{ job: Job }>('POST', `${shotPath(task, shot)}/generate`, { kind });
+  return r?.job ?? null;
+}
+
+/* POST /api/v1/media with the file's bytes as the body (owner, manager). */
+export async function uploadMedia(file: Blob): Promise<MediaInfo> {
+  const csrf = csrfToken();
+  let r: Response;
+  try {
+    r = await fetch('/api/v1/media', {
+      method: 'POST',
+      headers: { Accept: 'application/json', ...(csrf ? { 'X-CSRF-Token': csrf } : {}) },
+      body: file,
+      credentials: 'same-origin',
+    });
+  } catch (e) {
+    throw new NetworkError(String(e));
+  }
+  let b: any = null;
+  try {
+    b = await r.json();
+  } catch {
+    /* not JSON */
+  }
+  if (r.ok && b && typeof b.id === 'string') return b as MediaInfo;
+  const err = b && b.error ? b.error : {};
+  throw new ApiError(r.status, err.code || 'internal', err.message || r.statusText || String(r.status), err.path);
+}
+
+export const thumbUrl = (sha: string, n = 256) => `/api/v1/media/${sha}?thumb=${n}`;
+export const mediaUrl = (sha: string) => `/api/v1/media/${sha}`;
