@@ -248,12 +248,12 @@ static int import_local(struct store *st, const struct story_args *a, const stru
         struct buf out;
         buf_init(&out, 0);
         int r = storyboard_import(st, &p, text->p ? text->p : "", text->len, &o, &out, &err);
-        if (r == 0)
+        if (r == 0) {
             cli_print_json(&out);
-        int64_t job = r == 0 ? summary_job(&out) : 0;
-        if (job && !a->no_wait)
-            rc = run_job_local(st, job);
-        else if (err.code)
+            int64_t job = summary_job(&out);
+            if (job && !a->no_wait)
+                rc = run_job_local(st, job);
+        } else if (err.code)
             rc = cli_fail("%s%s%s", err.path[0] ? err.path : "", err.path[0] ? ": " : "", err.message);
         else
             rc = cli_fail("import failed: %s", err_str(r));

@@ -53,6 +53,7 @@
 #define ACTION_SECONDS_MAX      12.0 /* screen time of one action shot, soft limit */
 #define ACTION_CHARS_PER_SECOND 8.0  /* how fast an action's text plays */
 #define RUN_MAX                 3    /* lines of one speaker joined in one shot */
+#define SPEAKER_SURE            0.5  /* below: the shot's notes ask a person to check the speaker */
 #define MIN_SHOT_SECONDS        1.5
 #define MAX_SHOT_SECONDS        600.0
 #define SHOT_ID_MAX             64
@@ -605,6 +606,7 @@ struct drafter {
     json_t *shots;
     bool failed;
     struct buf scratch;
+    char note[160]; /* the next shot's notes (shot_finish takes and clears it) */
 };
 
 static void fail_if(struct drafter *d, int r)
@@ -770,7 +772,8 @@ static void shot_finish(struct drafter *d,
     set(d, shot, "sound", json_string(d->scratch.p));
     set(d, shot, "transition", json_string(json_array_size(d->shots) == 0 ? "fade" : "cut"));
     set(d, shot, "duration", json_real(round_duration(seconds)));
-    set(d, shot, "notes", json_string(""));
+    set(d, shot, "notes", json_string(d->note));
+    d->note[0] = '\0';
     if (source) {
         set(d, source, "start", json_integer((json_int_t)b));
         set(d, source, "end", json_integer((json_int_t)e));
@@ -909,6 +912,17 @@ static void line_shot(struct drafter *d,
     set(d, shot, "picture", line_picture(d, v, n));
     set(d, shot, "characters", characters);
     set(d, shot, "dialogue", dialogue);
+    /* a guessed speaker goes to a person: say which line and how sure */
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].u->confidence >= SPEAKER_SURE)
+            continue;
+        if (v[i].u->speaker)
+            snprintf(d->note, sizeof(d->note), "说话人待确认：第%zu句猜测为%.60s（置信度%.2f）", i + 1,
+                     v[i].u->speaker, v[i].u->confidence);
+        else
+            snprintf(d->note, sizeof(d->note), "说话人待确认：第%zu句未能判断", i + 1);
+        break;
+    }
     shot_finish(d, shot, &cps, b, e, (double)speech / d->rate);
 }
 

@@ -11,6 +11,7 @@ import os
 import shutil
 
 import pytest
+from pathlib import Path
 
 from conftest import (TEXT_CONFIG, Server, assert_id, assert_time, expect, import_tasks,
                       one_json_document, password_for, run_cli, stop_and_check, unique)
@@ -410,3 +411,32 @@ def test_server_import_over_the_servers_cap(cli):
     cp = cli.fail("import", "--project", doc["id"], "-", input=big)  # chunked: cut off
     assert "larger than it takes" in cp.stderr and cp.stdout == ""
     assert cli.srv.alive()
+
+
+# --------------------------------------------------------------------------
+# story import / export without a server (the CLI opens the store itself)
+# --------------------------------------------------------------------------
+
+DEMO_NOVEL = Path(__file__).resolve().parents[2] / "scripts" / "demo-novel.txt"
+
+
+def test_story_import_and_export_without_a_server(cli, tmp_path):
+    cfg = cli.file("{}")
+    p = cli.json("project", "create", "--org", str(cli.admin_org), "--name", "分镜", "--kind", "storyboard",
+                 "--config", cfg)
+    s = cli.json("story", "import", "--project", str(p["id"]), DEMO_NOVEL)
+    assert [c["index"] for c in s["chapters"]] == [1, 2, 3, 4, 5]
+    shots = sum(c["shots"] for c in s["chapters"])
+    assert s["sync"] == {"added": shots, "kept": 0, "redrafted": 0, "flagged": 0}
+    # the same file again: a sync that keeps everything, exit code 0
+    again = cli.json("story", "import", "--project", str(p["id"]), DEMO_NOVEL)
+    assert again["sync"]["kept"] == shots and again["sync"]["added"] == 0
+    out = tmp_path / "board.html"
+    done = cli.json("story", "export", "--project", str(p["id"]), "--format", "storyboard-html", "--out", out)
+    assert done["bytes"] == out.stat().st_size and "<script" not in out.read_text()
+    # bad input: a clear error, exit code 1, nothing changed
+    bad = cli.file("\x00\x01\x02 binary", name="bad.txt")
+    cp = cli.fail("story", "import", "--project", str(p["id"]), bad)
+    assert "novel" in cp.stderr
+    cli.fail("story", "import", "--project", "999999", DEMO_NOVEL)
+    cli.fail("story", "export", "--project", str(p["id"]), "--format", "pdf", rc=2)
