@@ -446,12 +446,20 @@ static struct name clause_name(const struct scan *sc, size_t from, size_t to)
         return nm;
     }
 
+    /* manners right before the verb go first, so that 冷笑 in 少年冷笑道 is not
+     * cut at its 笑 and left as 少年冷 */
+    size_t to2 = to, k2;
+    while (to2 > from + 1 &&
+           (k2 = longest_before(b, from, to2, manner_words, COUNT(manner_words), NULL)) > 0 &&
+           to2 - k2 > from)
+        to2 -= k2;
+
     /* cut at the first stop after the first character (a weak one after the second) */
     size_t end = from + 1;
-    while (end < to && !is_name_stop(b->cp[end]) && is_name_cp(b->cp[end]) &&
+    while (end < to2 && !is_name_stop(b->cp[end]) && is_name_cp(b->cp[end]) &&
            !(end >= from + 2 && is_weak_stop(b->cp[end])))
         end++;
-    bool cut = end < to, strong_cut = cut && is_name_stop(b->cp[end]);
+    bool cut = end < to2, strong_cut = cut && is_name_stop(b->cp[end]);
     /* trailing manners */
     size_t k;
     while (end > from &&
@@ -475,8 +483,10 @@ static struct name clause_name(const struct scan *sc, size_t from, size_t to)
     for (size_t i = from; i < end; i++)
         if (!is_name_cp(b->cp[i]))
             return nm;
-    if (is_time_word(b->cp[end - 1]))
-        return nm; /* 登基之后, 一日: a time, not a name */
+    /* 登基之后, 一日: a time, not a name; but 少年, 青年 are people */
+    static const char *const people_in_time[] = { "少年", "青年", "中年人", "老年人", "那少年", "小少年" };
+    if (is_time_word(b->cp[end - 1]) && !range_is(b, from, end, people_in_time, COUNT(people_in_time)))
+        return nm;
     /* cut at an adverb or a verb (吴妈还唠叨说): as good as clean */
     nm.how = end - from > 4 || (cut && !strong_cut) ? NAME_GUESS : NAME_CLEAN;
     if (end - from == 1 && cut) /* 酌而言曰: one character cut from a clause is a verb */
