@@ -941,3 +941,33 @@ out:
     json_decref(ids);
     return r;
 }
+
+/* ---- the answer alone (the fuzz target's way in) ----------------------- */
+
+int story_llm_parse_answer(const char *body,
+                           size_t len,
+                           size_t scene_len,
+                           const json_t *cast,
+                           json_t **ret_result,
+                           char *err,
+                           size_t err_cap)
+{
+    int code = 0;
+    json_t *ids = cast_ids(cast, err, err_cap, &code);
+    if (!ids)
+        return code ? code : -EINVAL;
+    struct story_llm_opts o = { .model = "m" };
+    struct attempt a = {
+        .o = &o,
+        .check = { .cast_ids = ids, .scene_len = scene_len, .err = err, .err_cap = err_cap },
+    };
+    struct buf b = { .p = (char *)body, .len = len, .cap = len };
+    enum outcome out = take_answer(&a, &b);
+    json_decref(ids);
+    if (out != OUT_OK) {
+        json_decref(a.result);
+        return a.code < 0 ? a.code : -EBADMSG;
+    }
+    *ret_result = a.result;
+    return 0;
+}

@@ -91,6 +91,21 @@ int story_llm_draft(const struct story_llm_opts *o,
                     size_t err_cap);
 
 /*
+ * Check a chat-completions answer body[0..len) as story_llm_draft() does
+ * (choices[0].message.content, a fenced block tolerated, every shot field,
+ * offsets within scene_len code points, speakers in the cast). Returns 0
+ * with *ret_result (the caller's) or a negative error with err filled.
+ * The fuzz target's way in; no network.
+ */
+int story_llm_parse_answer(const char *body,
+                           size_t len,
+                           size_t scene_len,
+                           const json_t *cast,
+                           json_t **ret_result,
+                           char *err,
+                           size_t err_cap);
+
+/*
  * May the server call base_url? Returns 1 (allowed) or 0 (refused); never
  * negative, so `if (!story_llm_url_allowed(...))` refuses safely.
  *
