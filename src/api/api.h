@@ -147,6 +147,7 @@ int api_characters_delete(struct request *req);
 int api_story_flags(struct request *req);
 int api_task_flags(struct request *req);
 int api_story_flag_resolve(struct request *req);
+int api_shot_history(struct request *req);
 int api_shot_media_attach(struct request *req);
 int api_shot_media_list(struct request *req);
 int api_shot_media_review(struct request *req);

@@ -74,6 +74,7 @@ static const struct route_def table[] = {
     { { "POST",   "/api/v1/projects/{id}/characters/{cid}/merge", api_characters_merge, ROLES_EDIT, 0, JSON, NULL }, CAP_SMALL },
     { { "DELETE", "/api/v1/projects/{id}/characters/{cid}", api_characters_delete, ROLES_MANAGE, 0, 0, NULL }, CAP_NONE },
     { { "GET",    "/api/v1/projects/{id}/story/flags", api_story_flags, ROLES_ALL,     0, 0, NULL }, CAP_NONE },
+    { { "GET",    "/api/v1/tasks/{id}/shots/{shot}/history", api_shot_history, ROLES_ALL, 0, 0, NULL }, CAP_NONE },
     { { "GET",    "/api/v1/tasks/{id}/flags",       api_task_flags,     ROLES_ALL,     0, 0, NULL }, CAP_NONE },
     { { "POST",   "/api/v1/story/flags/{id}/resolve", api_story_flag_resolve, ROLES_REVIEW, 0, 0, NULL }, CAP_SMALL },
     { { "GET",    "/api/v1/tasks/{id}/shots/media", api_shot_media_list, ROLES_ALL,    0, 0, NULL }, CAP_NONE },

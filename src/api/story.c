@@ -544,3 +544,121 @@ int api_story_flag_resolve(struct request *req)
         return reply_errno(req, r);
     return http_reply_empty(req, 204), HTTP_DONE;
 }
+
+/* ---- a shot's history ---- */
+
+#define HISTORY_MAX 1000 /* versions read of each kind */
+
+struct history_op {
+    int64_t org_id, task_id;
+    struct arena *a;
+    struct store_prediction *preds;
+    int n_preds;
+    struct store_annotation *anns;
+    int n_anns;
+};
+
+static int history_fn(struct store_tx *tx, void *ctx)
+{
+    struct history_op *o = ctx;
+    struct store_task t;
+    int r = store_task_get(tx, o->org_id, o->task_id, o->a, &t);
+    if (r < 0)
+        return r;
+    r = store_prediction_list(tx, o->task_id, HISTORY_MAX, o->a, &o->preds, &o->n_preds);
+    if (r < 0)
+        return r;
+    return store_annotation_list(tx, o->task_id, 0, 0, HISTORY_MAX, o->a, &o->anns, &o->n_anns);
+}
+
+/* The shot `id` in a result's JSON text, or NULL (the caller decrefs *ret_root). */
+static json_t *shot_in(const char *result, const char *id, json_t **ret_root)
+{
+    json_t *root = result ? json_loads(result, 0, NULL) : NULL;
+    *ret_root = root;
+    size_t i;
+    json_t *shot;
+    json_array_foreach(json_object_get(root, "shots"), i, shot)
+    {
+        const char *sid = json_string_value(json_object_get(shot, "id"));
+        if (sid && strcmp(sid, id) == 0)
+            return shot;
+    }
+    return NULL;
+}
+
+/*
+ * GET /tasks/{id}/shots/{shot}/history: every stored version of one shot,
+ * machine drafts (predictions) and annotations (human, review fixes, sync
+ * re-anchoring) merged in time order; a version equal to the one before it
+ * is left out.
+ */
+int api_shot_history(struct request *req)
+{
+    struct history_op o = { .org_id = req->principal.org_id, .a = &req->arena };
+    if (param_id_or_reply(req, 0, &o.task_id) < 0)
+        return HTTP_DONE;
+    struct str sv = req->params[1];
+    char *shot_id = arena_strndup(&req->arena, sv.p, sv.len);
+    if (!shot_id)
+        return reply_errno(req, -ENOMEM);
+    int r = store_read(api_app(req)->store, history_fn, &o);
+    if (r < 0)
+        return reply_errno(req, r);
+    struct buf b;
+    buf_init(&b, 0);
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_kint(&w, "task", o.task_id);
+    jw_kstr(&w, "shot", shot_id);
+    jw_key(&w, "versions");
+    jw_arr_begin(&w);
+    json_t *prev = NULL, *prev_root = NULL;
+    int found = 0;
+    for (int i = 0, k = 0; i < o.n_preds || k < o.n_anns;) {
+        /* the older of the next prediction and the next annotation */
+        bool pred = k >= o.n_anns || (i < o.n_preds && o.preds[i].created_at <= o.anns[k].created_at);
+        json_t *root;
+        json_t *shot = shot_in(pred ? o.preds[i].result : o.anns[k].result, shot_id, &root);
+        if (shot && !(prev && json_equal(prev, shot))) {
+            found++;
+            jw_obj_begin(&w);
+            if (pred) {
+                jw_kstr(&w, "source", "prediction");
+                jw_kint(&w, "prediction", o.preds[i].id);
+                jw_kstr(&w, "model", o.preds[i].model);
+                jw_ktime(&w, "at", o.preds[i].created_at);
+            } else {
+                jw_kstr(&w, "source", o.anns[k].source);
+                jw_kint(&w, "annotation", o.anns[k].id);
+                jw_kint(&w, "version", o.anns[k].version);
+                jw_kint(&w, "user", o.anns[k].user_id);
+                jw_ktime(&w, "at", o.anns[k].created_at);
+            }
+            jw_key(&w, "shot");
+            jw_json(&w, shot);
+            jw_obj_end(&w);
+        }
+        if (shot) {
+            json_decref(prev_root);
+            prev_root = root;
+            prev = shot;
+        } else {
+            json_decref(root);
+        }
+        if (pred)
+            i++;
+        else
+            k++;
+    }
+    json_decref(prev_root);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    if (!found) {
+        buf_release(&b);
+        return http_reply_error(req, 404, "not_found", "no version of this task has that shot", NULL),
+               HTTP_DONE;
+    }
+    return reply_json(req, 200, &b);
+}

@@ -690,6 +690,21 @@ int store_prediction_add(struct store_tx *tx,
                          int64_t now);
 int store_prediction_latest(struct store_tx *tx, int64_t task_id, struct arena *a, char **ret);
 
+struct store_prediction {
+    int64_t id;
+    const char *model;
+    const char *model_version;
+    const char *result;
+    int64_t created_at;
+};
+/* Every prediction of a task, oldest first (at most limit). */
+int store_prediction_list(struct store_tx *tx,
+                          int64_t task_id,
+                          int limit,
+                          struct arena *a,
+                          struct store_prediction **ret,
+                          int *ret_n);
+
 /* The task's newest annotation: 1 (found, *ret filled) or 0 (none). */
 int store_annotation_latest(struct store_tx *tx,
                             int64_t task_id,

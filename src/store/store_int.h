@@ -142,6 +142,7 @@ enum stmt_id {
     ST_PA_USER_SET,
     ST_PA_R_RELEASE,
     ST_PA_R_FRESH,
+    ST_S_PREDICTION_LIST, /* store_story.c, shot history */
     ST_J_CREATE, /* background jobs: store_jobs.c */
     ST_J_GET,
     ST_J_LIST,

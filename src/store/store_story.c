@@ -272,6 +272,38 @@ int store_prediction_latest(struct store_tx *tx, int64_t task_id, struct arena *
     return 0;
 }
 
+int store_prediction_list(struct store_tx *tx,
+                          int64_t task_id,
+                          int limit,
+                          struct arena *a,
+                          struct store_prediction **ret,
+                          int *ret_n)
+{
+    STMT_OR_FAIL(s, tx, ST_S_PREDICTION_LIST,
+                 "SELECT id, model, model_version, result, created_at FROM predictions"
+                 " WHERE task_id = ? ORDER BY id LIMIT ?");
+    struct store_prediction *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
+    if (!items)
+        return -ENOMEM;
+    db_bind_int64(tx, s, 1, task_id);
+    db_bind_int64(tx, s, 2, limit);
+    int n = 0, r = 0;
+    while (n < limit && (r = db_step(tx, s)) == 1) {
+        struct store_prediction *p = &items[n++];
+        p->id = db_int64(tx, s, 0);
+        p->model = db_text(tx, s, 1, a);
+        p->model_version = db_text(tx, s, 2, a);
+        p->result = db_text(tx, s, 3, a);
+        p->created_at = db_int64(tx, s, 4);
+    }
+    db_reset(tx, s);
+    if (r < 0)
+        return r;
+    *ret = items;
+    *ret_n = n;
+    return 0;
+}
+
 int store_annotation_latest(struct store_tx *tx,
                             int64_t task_id,
                             struct arena *a,

@@ -100,13 +100,14 @@ def _story_of(target):
         expect(annotator.post("/api/v1/assignments/%d/submit" % c["assignment"]["id"],
                               {"result": c["assignment"]["draft"]}), 201)
         task_id = c["task"]["id"]
+        shot_id = c["assignment"]["draft"]["shots"][0]["id"]
     expect(owner.post_raw("/api/v1/projects/%d/novel" % p["id"], _STORY_V2, content_type="text/plain"), 200)
     flags = expect(owner.get("/api/v1/projects/%d/story/flags" % p["id"]), 200)["flags"]
     assert flags, "the matrix novel's sync raised no flag"
     ch = expect(owner.post("/api/v1/projects/%d/characters" % p["id"], {"name": "矩阵"}), 201)
     into = expect(owner.post("/api/v1/projects/%d/characters" % p["id"], {"name": "矩阵二"}), 201)
     _story[target.tag] = {"project": p["id"], "char": ch["id"], "into": into["id"], "task": task_id,
-                          "flag": flags[0]["id"]}
+                          "shot": shot_id, "flag": flags[0]["id"]}
     return _story[target.tag]
 
 
@@ -231,6 +232,8 @@ _org_body, set(), 201, False),
           None, EDIT, 200, True),
     Route("characters.delete", "DELETE", _new_character, None, MANAGE, 204, True),
     Route("story.flags", "GET", _story_path("/api/v1/projects/{project}/story/flags"), None, ALL, 200, True),
+    Route("shot.history", "GET", _story_path("/api/v1/tasks/{task}/shots/{shot}/history"), None, ALL, 200,
+          True),
     Route("tasks.flags", "GET", _story_path("/api/v1/tasks/{task}/flags"), None, ALL, 200, True),
     Route("jobs.list", "GET", lambda t, r: "/api/v1/projects/%d/jobs" % _job_of(t)[0], None, ALL, 200, True),
     Route("jobs.get", "GET", lambda t, r: "/api/v1/jobs/%d" % _job_of(t)[1], None, ALL, 200, True),

@@ -272,6 +272,14 @@ def test_sync_keeps_every_human_edit(world):
             check_result(task["data"], cur["result"])
         else:
             assert cur["source"] == "human", "an unchanged scene was rewritten"
+    # every version of a flagged shot stays in history: the draft, the human's, the sync's
+    f0 = flags[0]
+    hist = expect(owner.get("/api/v1/tasks/%d/shots/%s/history" % (f0["task_id"], f0["shot_id"])), 200)
+    sources = [v["source"] for v in hist["versions"]]
+    assert sources[0] == "prediction" and "human" in sources and sources[-1] == "sync", sources
+    assert hist["versions"][-1]["shot"]["picture"].startswith("人工：")
+    expect(owner.get("/api/v1/tasks/%d/shots/nope/history" % f0["task_id"]), 404)
+    expect(world.b["owner"].get("/api/v1/tasks/%d/shots/%s/history" % (f0["task_id"], f0["shot_id"])), 404)
     flagged = {f["shot_id"] for f in flags}
     for f in flags:
         assert f["reason"] in ("source_changed", "source_gone") and f["diff"] and not f["resolved"]
