@@ -2,9 +2,11 @@
 // (upload with a progress bar and the import report, chapters with shot
 // counts and the running time against the target; an LLM drafter goes on
 // as a background job, whose progress the report follows), the characters
-// (角色表: add, edit, merge, delete), the flags a re-import raised, and the
-// project's background jobs (LLM drafts, frame generation: progress live
-// from SSE `job` events, polling when the stream is down; cancel).
+// (角色表: add, edit, merge, delete; the server's merge suggestions, such as
+// 俊义 → 卢俊义, merged in one click or dismissed in this browser), the
+// flags a re-import raised, and the project's background jobs (LLM drafts,
+// frame generation: progress live from SSE `job` events, polling when the
+// stream is down; cancel).
 // Each panel loads on its own and shows its own error state: the routes
 // may be missing on an older server (404) without breaking the page.
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -318,8 +320,38 @@ function CharacterForm({ draft, onChange }: { draft: Draft; onChange(d: Draft): 
   );
 }
 
+/* A merge the server proposes (GET /characters "suggestions"); people decide. */
+interface MergeSuggestion {
+  from: string;
+  into: string;
+  reason: string;
+}
+
+const suggestionKey = (s: MergeSuggestion) => `${s.from}>${s.into}`;
+const dismissedKey = (projectId: number) => `annotd.sb.dismissed.${projectId}`;
+
+/* Dismissed suggestions live in this browser only (localStorage, per project). */
+function loadDismissed(projectId: number): string[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(dismissedKey(projectId)) || '[]');
+    return Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveDismissed(projectId: number, keys: string[]) {
+  try {
+    localStorage.setItem(dismissedKey(projectId), JSON.stringify(keys.slice(-500)));
+  } catch {
+    /* not kept: storage disabled */
+  }
+}
+
 export function CharactersPanel({ projectId }: { projectId: number }) {
   const [chars, setChars] = useState<StoryCharacter[] | null>(null);
+  const [suggestions, setSuggestions] = useState<MergeSuggestion[]>([]);
+  const [dismissed, setDismissed] = useState<string[]>(() => loadDismissed(projectId));
   const [loadError, setLoadError] = useState('');
   const [error, setError] = useState('');
   const [adding, setAdding] = useState<Draft | null>(null);
@@ -330,9 +362,15 @@ export function CharactersPanel({ projectId }: { projectId: number }) {
   const base = `/api/v1/projects/${projectId}/characters`;
 
   function load() {
-    api<{ characters: StoryCharacter[] }>('GET', base)
+    api<{ characters: StoryCharacter[]; suggestions?: MergeSuggestion[] }>('GET', base)
       .then((b) => {
         setChars(b?.characters ?? []);
+        /* an older server sends none */
+        setSuggestions(
+          Array.isArray(b?.suggestions)
+            ? b!.suggestions.filter((x) => x && typeof x.from === 'string' && typeof x.into === 'string')
+            : [],
+        );
         setLoadError('');
       })
       .catch((e) => setLoadError(t('char.loadError', { message: loadErrorText(e) })));
@@ -356,6 +394,15 @@ export function CharactersPanel({ projectId }: { projectId: number }) {
 
   const live = (chars ?? []).filter((c) => !c.merged_into);
   const nameOf = (id: string | null) => (chars ?? []).find((c) => c.id === id)?.name ?? id ?? '';
+  /* suggestions between two characters still on the roster, not dismissed here */
+  const proposed = suggestions.filter(
+    (x) => live.some((c) => c.id === x.from) && live.some((c) => c.id === x.into) && !dismissed.includes(suggestionKey(x)),
+  );
+  function dismiss(x: MergeSuggestion) {
+    const next = [...dismissed.filter((k) => k !== suggestionKey(x)), suggestionKey(x)];
+    setDismissed(next);
+    saveDismissed(projectId, next);
+  }
   return (
     <div class="panel characters" data-testid="characters">
       <div class="panel-head">
@@ -382,6 +429,30 @@ export function CharactersPanel({ projectId }: { projectId: number }) {
           <button type="submit" class="primary" disabled={busy} data-testid="char-create">{t('char.create')}</button>{' '}
           <button type="button" onClick={() => setAdding(null)}>{t('char.cancel')}</button>
         </form>
+      )}
+      {proposed.length > 0 && (
+        <div class="note char-suggestions" data-testid="char-suggestions">
+          <strong>{t('sbh.suggest.title')}</strong>
+          <ul style={{ margin: '4px 0', paddingLeft: '18px' }}>
+            {proposed.map((x) => {
+              const names = { from: nameOf(x.from), into: nameOf(x.into) };
+              return (
+                <li key={suggestionKey(x)} data-from={x.from} data-into={x.into} data-testid="char-suggestion">
+                  <span>{t('sbh.suggest.q', names)}</span>{' '}
+                  {x.reason === 'given_name' && <span class="muted">{t('sbh.suggest.reason.given_name', names)}</span>}{' '}
+                  <button type="button" data-testid="char-suggest-merge" disabled={busy}
+                    onClick={() => run(() => api('POST', `${base}/${encodeURIComponent(x.from)}/merge`, { into: x.into }))}>
+                    {t('sbh.suggest.merge')}
+                  </button>{' '}
+                  <button type="button" class="link" data-testid="char-suggest-dismiss" onClick={() => dismiss(x)}>
+                    {t('sbh.suggest.dismiss')}
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+          <span class="muted" style={{ fontSize: '0.8rem' }}>{t('sbh.suggest.hint')}</span>
+        </div>
       )}
       {chars && chars.length === 0 && !adding && <p class="muted">{t('char.empty')}</p>}
       {chars && chars.length > 0 && (

@@ -19,6 +19,14 @@
 // Each card also carries the shot's image and video prompts (drafted by the
 // server from the shot and the roster's character sheets, editable here) and
 // its media strip (media.tsx: frames and clips, generate, upload, review).
+//
+// History (history.tsx): a card's 历史 button lists the shot's stored
+// versions with the changed fields highlighted; restoring a version copies
+// its content fields (not the id, not the source range) as one undoable
+// edit. A shot whose speaker the drafter guessed (notes starting 说话人待确认)
+// carries a 待确认 badge; U / Shift+U (or the 下一个待确认 button) select the
+// next / previous such shot; choosing speakers for all its spoken lines
+// removes the drafter's note (the same undo step).
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { session } from '../../api';
@@ -30,7 +38,9 @@ import type { Character, Flag, Novel } from './api';
 import {
   ANGLES, KINDS, MOVES, SIZES, TRANSITIONS, blankShot, clock, customFields, insertAfter, merge, move, newId,
   problems, remove, resolveId, shotsOf, split, totalDuration, type CustomField, type Line, type Shot,
+  isUnsure, nextWhere, restored, speakersSet, withoutUnsure,
 } from './model';
+import { ShotHistory } from './history';
 import { MediaStrip, useShotMedia } from './media';
 import { textSelection } from './offsets';
 import './storyboard.css';
@@ -210,6 +220,24 @@ function Storyboard({ task, config, result, onChange }: ToolProps) {
     window.getSelection()?.removeAllRanges();
   }
 
+  /* the next (1) or previous (-1) shot whose speaker the drafter guessed */
+  function jumpUnsure(by: 1 | -1) {
+    const list = latest();
+    const i = nextWhere(list, list.length ? at() : -1, by, isUnsure);
+    if (i < 0) return setMsg({ text: t('sbh.noUnsure') });
+    setMsg(null);
+    select(i);
+  }
+
+  /* a stored version's content fields on shot i (one undo step) */
+  function restore(i: number, version: Shot, source: string, time: string) {
+    const list = latest();
+    if (!list[i]) return;
+    list[i] = restored(list[i], version);
+    commit(list, { sel: i });
+    setMsg({ text: t('sbh.restored', { n: i + 1, source, time }), undo: true });
+  }
+
   function addChar(id: string) {
     const i = at();
     const shot = latest()[i];
@@ -249,6 +277,7 @@ function Storyboard({ task, config, result, onChange }: ToolProps) {
         : k === 'm' ? doMerge
         : k === 'i' ? doInsert
         : k === 't' ? doRange
+        : k === 'u' ? () => jumpUnsure(ev.shiftKey ? -1 : 1)
         : ev.key === 'Delete' ? doDelete
         : ev.key === 'Escape' ? () => setMsg(null)
         : null;
@@ -290,6 +319,7 @@ function Storyboard({ task, config, result, onChange }: ToolProps) {
   const series = novel ? novel.totals.duration + delta : 0;
   const ps = problems(shots, cps.length);
   const flagsOf = (id: string) => flags.filter((f) => f.shot_id === id && !f.resolved);
+  const unsureCount = shots.filter(isUnsure).length;
 
   return (
     <div class="sb-tool" ref={root}>
@@ -345,7 +375,18 @@ function Storyboard({ task, config, result, onChange }: ToolProps) {
             </button>
           ))}
         </div>
+        {unsureCount > 0 && (
+          <div class="sb-unsure-bar">
+            <button data-testid="sb-next-unsure" title="U" onMouseDown={(e) => e.preventDefault()} onClick={() => jumpUnsure(1)}>
+              {t('sbh.nextUnsure')}
+            </button>
+            <span class="sb-unsure-count" data-testid="sb-unsure-count">
+              {t('sbh.unsureCount', { n: unsureCount })}
+            </span>
+          </div>
+        )}
         <p class="hint muted">{t('sb.keys')}</p>
+        <p class="hint muted">{t('sbh.keys')}</p>
         {msg && (
           <p class="note" role="status" data-testid="sb-msg">
             {msg.text}{' '}
@@ -371,6 +412,8 @@ function Storyboard({ task, config, result, onChange }: ToolProps) {
               shot={shot}
               i={i}
               on={i === cur}
+              task={task.id}
+              onRestore={(v, source, time) => restore(i, v, source, time)}
               cps={cps}
               fields={fields}
               roster={active}
@@ -471,6 +514,8 @@ interface CardProps {
   shot: Shot;
   i: number;
   on: boolean;
+  task: number;
+  onRestore(version: Shot, source: string, time: string): void;
   cps: string[];
   fields: CustomField[];
   roster: Character[];
@@ -498,8 +543,10 @@ function Diff({ diff }: { diff: unknown }) {
   return <div class="sb-difftext">{out}</div>;
 }
 
-function Card({ shot, i, on, cps, fields, roster, nameOf, flags, resolve, select, patch, setRange, media }: CardProps) {
+function Card({ shot, i, on, task, onRestore, cps, fields, roster, nameOf, flags, resolve, select, patch, setRange, media }: CardProps) {
   const [showDiff, setShowDiff] = useState(false);
+  const [showHist, setShowHist] = useState(false);
+  const unsure = isUnsure(shot);
   const canResolve = ['owner', 'manager', 'reviewer'].includes(session.get()?.role ?? '');
   const g = (f: string) => `${shot.id}:${f}`;
   const sel = (key: 'size' | 'angle' | 'move' | 'transition', values: string[], group: string) => (
@@ -513,11 +560,17 @@ function Card({ shot, i, on, cps, fields, roster, nameOf, flags, resolve, select
   const lines = shot.dialogue;
   const setLine = (k: number, p: Partial<Line>, group?: string) =>
     patch({ dialogue: lines.map((l, j) => (j === k ? { ...l, ...p } : l)) }, group);
+  /* a speaker chosen: once every spoken line has one, the drafter's question goes */
+  const setSpeaker = (k: number, speaker: string | null) => {
+    const dialogue = lines.map((l, j) => (j === k ? { ...l, speaker } : l));
+    if (speaker && unsure && speakersSet({ ...shot, dialogue })) patch({ dialogue, notes: withoutUnsure(shot.notes) });
+    else patch({ dialogue });
+  };
   const src = shot.source;
   const snippet = cps.slice(src.start, src.end).join('');
   return (
     <li
-      class={`sb-card${on ? ' on' : ''}`}
+      class={`sb-card${on ? ' on' : ''}${unsure ? ' unsure' : ''}`}
       data-shot={shot.id}
       data-no={i + 1}
       onMouseDown={select}
@@ -526,6 +579,16 @@ function Card({ shot, i, on, cps, fields, roster, nameOf, flags, resolve, select
       <div class="sb-head">
         <b class="sb-no">{t('sb.shotNo', { n: i + 1 })}</b>
         <span class="sb-id muted">{shot.id}</span>
+        {unsure && (
+          <span class="sb-unsure" data-testid="sb-unsure" title={t('sbh.unsureTitle', { note: shot.notes })}>
+            {t('sbh.unsure')}
+          </span>
+        )}
+        {task > 0 && shot.id && (
+          <button class="sb-histbtn" data-testid="sb-history-btn" aria-expanded={showHist} onClick={() => setShowHist(!showHist)}>
+            {t('sbh.history')}
+          </button>
+        )}
         {flags.length > 0 && (
           <button class="sb-flag" data-testid="sb-flag" onClick={() => setShowDiff(!showDiff)}>
             ⚠ {t('sb.flag')}
@@ -537,6 +600,9 @@ function Card({ shot, i, on, cps, fields, roster, nameOf, flags, resolve, select
           <Num value={shot.duration} label={t('sb.duration')} testid="duration" onValue={(v) => patch({ duration: v ?? 0 }, g('duration'))} />
         </label>
       </div>
+      {showHist && (
+        <ShotHistory task={task} shot={shot} nameOf={nameOf} onRestore={onRestore} onClose={() => setShowHist(false)} />
+      )}
       {showDiff &&
         flags.map((f) => (
           <div key={String(f.id)} class="sb-diff">
@@ -604,7 +670,7 @@ function Card({ shot, i, on, cps, fields, roster, nameOf, flags, resolve, select
             <select
               aria-label={t('sb.dialogue')}
               value={l.speaker ?? ''}
-              onChange={(e) => setLine(k, { speaker: e.currentTarget.value || null })}
+              onChange={(e) => setSpeaker(k, e.currentTarget.value || null)}
             >
               <option value="">{t('sb.noSpeaker')}</option>
               {l.speaker && !roster.some((c) => c.id === l.speaker) && <option value={l.speaker}>{nameOf(l.speaker)}</option>}

@@ -137,3 +137,28 @@ export async function uploadMedia(file: Blob): Promise<MediaInfo> {
 
 export const thumbUrl = (sha: string, n = 256) => `/api/v1/media/${sha}?thumb=${n}`;
 export const mediaUrl = (sha: string) => `/api/v1/media/${sha}`;
+
+/* ---- a shot's history: GET /api/v1/tasks/{id}/shots/{shot}/history ---- */
+
+export interface ShotVersion {
+  source: 'prediction' | 'human' | 'review' | 'sync' | string;
+  at: string;
+  model?: string | null;
+  version?: number;
+  user?: number;
+  prediction?: number;
+  annotation?: number;
+  shot: Record<string, unknown>;
+}
+
+/* Every stored version of the shot, oldest first; null when none has that id (never saved). */
+export async function shotHistory(task: number, shot: string): Promise<ShotVersion[] | null> {
+  try {
+    const r = await api<{ versions: ShotVersion[] }>('GET', `${shotPath(task, shot)}/history`);
+    return Array.isArray(r?.versions) ? r!.versions.filter((v) => v && typeof v.shot === 'object' && v.shot) : [];
+  } catch (e) {
+    /* 404 "no such route" is an older server: an error, not "never saved" */
+    if (e instanceof ApiError && e.status === 404 && !/route/i.test(e.message)) return null;
+    throw e;
+  }
+}

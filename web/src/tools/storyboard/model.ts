@@ -237,3 +237,71 @@ export function resolveId(id: string, byId: Map<string, { merged_into?: string |
   }
   return cur;
 }
+
+/* ---- a shot's stored versions, and guessed speakers ---- */
+
+/* The drafter's note on a shot whose speaker it guessed (docs/storyboard.md, the rule-based drafter, 7). */
+export const UNSURE_NOTE = '说话人待确认';
+
+/* The note's parts (a merge joins notes with ；). */
+const noteParts = (notes: string) => notes.split('；');
+
+export const isUnsure = (s: Shot) => noteParts(s.notes).some((p) => p.trim().startsWith(UNSURE_NOTE));
+
+/* The notes without the drafter's speaker question. */
+export const withoutUnsure = (notes: string) =>
+  noteParts(notes)
+    .filter((p) => !p.trim().startsWith(UNSURE_NOTE))
+    .join('；');
+
+/* Every spoken line has a speaker (narration needs none). */
+export const speakersSet = (s: Shot) => s.dialogue.every((l) => l.kind === 'narration' || !!l.speaker);
+
+/* The index of the next (by = 1) or previous (-1) shot after `from` that `pick` takes, wrapping; -1 for none. */
+export function nextWhere(shots: Shot[], from: number, by: 1 | -1, pick: (s: Shot) => boolean): number {
+  const n = shots.length;
+  for (let k = 1; k <= n; k++) {
+    const i = (((from + by * k) % n) + n) % n;
+    if (pick(shots[i])) return i;
+  }
+  return -1;
+}
+
+/* JSON with object keys sorted: equal contents give equal text. */
+function canon(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v ?? null);
+}
+
+/* A stored shot as the editor holds it, the optional text fields "" when absent. */
+export function normalShot(raw: unknown): Shot {
+  const s = shotsOf({ shots: [raw] })[0];
+  for (const k of ['image_prompt', 'video_prompt']) if (typeof s[k] !== 'string') s[k] = '';
+  return s;
+}
+
+/* The fields (not the id) whose values differ between two shots, in the editor's order. */
+export const FIELD_ORDER = [
+  'size', 'angle', 'move', 'transition', 'duration', 'picture', 'characters', 'dialogue', 'sound', 'notes',
+  'custom', 'source', 'image_prompt', 'video_prompt',
+];
+
+export function changedFields(a: Shot, b: Shot): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  keys.delete('id');
+  const order = (k: string) => (FIELD_ORDER.includes(k) ? FIELD_ORDER.indexOf(k) : FIELD_ORDER.length);
+  return [...keys].filter((k) => canon(a[k]) !== canon(b[k])).sort((x, y) => order(x) - order(y) || (x < y ? -1 : 1));
+}
+
+/* `version`'s content fields on `cur`: the id and the source range stay the current shot's. */
+export function restored(cur: Shot, version: Shot): Shot {
+  return { ...version, id: cur.id, source: { ...cur.source } };
+}
+
+/* The content of the two shots is the same (id and source range aside). */
+export const sameContent = (a: Shot, b: Shot) => changedFields(a, restored(a, b)).length === 0;
