@@ -137,6 +137,45 @@ int db_run(struct store_tx *tx, struct db_stmt *s)
     return r < 0 ? r : 0;
 }
 
+/* A copy of db_collect()'s n rows with room for twice as many (16 at first). */
+static char *rows_grow(struct arena *a, const char *items, size_t n, size_t *cap, size_t row_size)
+{
+    size_t want = *cap ? *cap * 2 : 16;
+    char *p = arena_calloc(a, want, row_size);
+    if (!p)
+        return NULL;
+    if (n)
+        memcpy(p, items, n * row_size);
+    *cap = want;
+    return p;
+}
+
+int db_collect(struct store_tx *tx,
+               struct db_stmt *s,
+               int limit,
+               struct arena *a,
+               size_t row_size,
+               db_row_fn *row,
+               void *ret,
+               int *ret_n)
+{
+    /* bounded: room for every row up front; unbounded: grown as rows come */
+    size_t cap = limit < 0 ? 0 : (size_t)limit + 1;
+    char *items = cap ? arena_calloc(a, cap, row_size) : NULL;
+    int n = 0, r = cap && !items ? -ENOMEM : 0;
+    while (r == 0 && (limit < 0 || n < limit) && (r = db_step(tx, s)) == 1) {
+        if ((size_t)n == cap)
+            items = rows_grow(a, items, (size_t)n, &cap, row_size);
+        r = items ? row(tx, s, a, items + (size_t)n++ * row_size) : -ENOMEM;
+    }
+    db_reset(tx, s);
+    if (r < 0)
+        return r;
+    memcpy(ret, &items, sizeof(items)); /* *(T **)ret = items */
+    *ret_n = n;
+    return 0;
+}
+
 /* ---- migrations ---- */
 
 char *migration_render(const char *sql, bool postgres)

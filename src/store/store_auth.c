@@ -23,11 +23,13 @@ int store_org_create(struct store_tx *tx, const char *name, int64_t now, int64_t
     return r < 0 ? r : 0;
 }
 
-static void org_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_org *o)
+static int org_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
 {
+    struct store_org *o = item;
     o->id = db_int64(tx, s, 0);
     o->name = db_text(tx, s, 1, a);
     o->created_at = db_int64(tx, s, 2);
+    return 0;
 }
 
 int store_org_get(struct store_tx *tx, int64_t id, struct arena *a, struct store_org *ret)
@@ -50,20 +52,9 @@ int store_org_list(struct store_tx *tx,
 {
     STMT_OR_FAIL(s, tx, ST_ORG_LIST,
                  "SELECT id, name, created_at FROM orgs WHERE id > ? ORDER BY id LIMIT ?");
-    struct store_org *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    if (!items)
-        return -ENOMEM;
     db_bind_int64(tx, s, 1, after);
     db_bind_int64(tx, s, 2, limit);
-    int n = 0, r = 0;
-    while (n < limit && (r = db_step(tx, s)) == 1)
-        org_row(tx, s, a, &items[n++]);
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, limit, a, sizeof(**ret), org_row, ret, ret_n);
 }
 
 /* ---- users ---- */
@@ -118,6 +109,13 @@ static void user_row(struct store_tx *tx, struct db_stmt *s, int col, struct are
     u->created_at = db_int64(tx, s, col + 10);
 }
 
+/* user_row() as a db_row_fn, for lists. */
+static int user_list_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
+{
+    user_row(tx, s, 0, a, item);
+    return 0;
+}
+
 static int user_one(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_user *ret)
 {
     int r = db_step(tx, s);
@@ -162,21 +160,10 @@ int store_user_list(struct store_tx *tx,
 {
     STMT_OR_FAIL(s, tx, ST_USER_LIST,
                  "SELECT " USER_COLS USER_FROM " WHERE u.org_id = ? AND u.id > ? ORDER BY u.id LIMIT ?");
-    struct store_user *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    if (!items)
-        return -ENOMEM;
     db_bind_int64(tx, s, 1, org_id);
     db_bind_int64(tx, s, 2, after);
     db_bind_int64(tx, s, 3, limit);
-    int n = 0, r = 0;
-    while (n < limit && (r = db_step(tx, s)) == 1)
-        user_row(tx, s, 0, a, &items[n++]);
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, limit, a, sizeof(**ret), user_list_row, ret, ret_n);
 }
 
 int store_user_admin(struct store_tx *tx, struct arena *a, struct store_user *ret)
@@ -276,8 +263,9 @@ int store_token_create(struct store_tx *tx, const struct store_token *t, const c
 
 #define TOKEN_COLS "t.id, t.user_id, t.kind, t.name, t.csrf_hash, t.created_at, t.expires_at"
 
-static void token_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_token *t)
+static int token_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
 {
+    struct store_token *t = item;
     t->id = db_int64(tx, s, 0);
     t->user_id = db_int64(tx, s, 1);
     t->kind = db_text(tx, s, 2, a);
@@ -285,6 +273,7 @@ static void token_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, s
     t->csrf_hash = db_text(tx, s, 4, a);
     t->created_at = db_int64(tx, s, 5);
     t->expires_at = db_int64(tx, s, 6);
+    return 0;
 }
 
 int store_token_lookup(struct store_tx *tx,
@@ -345,24 +334,13 @@ int store_token_list(struct store_tx *tx,
                      struct store_token **ret,
                      int *ret_n)
 {
-    enum { MAX_TOKENS = 1000 };
+    enum { MAX_TOKENS = 1000 }; /* the LIMIT below */
     STMT_OR_FAIL(s, tx, ST_TOKEN_LIST,
                  "SELECT " TOKEN_COLS " FROM tokens t WHERE t.user_id = ? AND t.kind = ?"
                  " ORDER BY t.id LIMIT 1000");
-    struct store_token *items = arena_calloc(a, MAX_TOKENS, sizeof(*items));
-    if (!items)
-        return -ENOMEM;
     db_bind_int64(tx, s, 1, user_id);
     db_bind_text(tx, s, 2, kind);
-    int n = 0, r = 0;
-    while (n < MAX_TOKENS && (r = db_step(tx, s)) == 1)
-        token_row(tx, s, a, &items[n++]);
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, MAX_TOKENS, a, sizeof(**ret), token_row, ret, ret_n);
 }
 
 int store_token_purge(struct store_tx *tx, int64_t now)

@@ -235,7 +235,8 @@ int assignment_rework(struct store_tx *tx, int64_t assignment_id, const char *dr
 #define ANNOTATION_COLS                                                                            \
     "id, task_id, project_id, COALESCE(assignment_id, 0), COALESCE(user_id, 0), version, source,"  \
     " result, created_at"
-void annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_annotation *r);
+/* A db_row_fn: item is a struct store_annotation. */
+int annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item);
 /* Add to a project's review counts in the shard of task_id (store_review.c). */
 int review_counts_delta(struct store_tx *tx,
                         int64_t project_id,
@@ -293,6 +294,27 @@ static inline void db_reset(struct store_tx *tx, struct db_stmt *s)
 
 /* Run a statement expected to return no rows or to be ignored; resets it. */
 int db_run(struct store_tx *tx, struct db_stmt *s);
+
+/* Read the current row of s into *item (strings in a): 0, or a negative error. */
+typedef int db_row_fn(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item);
+
+/*
+ * The rows of a bound statement, each read by row() into an array of
+ * row_size items in the arena; resets the statement. limit >= 0: at most
+ * limit rows, in limit + 1 zeroed items allocated up front; limit < 0:
+ * every row, in an array that grows (NULL when there are none).
+ * ret is the caller's T ** (row_size == sizeof(T)). Returns 0 with *ret
+ * and *ret_n written, -ENOMEM when the arena is exhausted, or the error
+ * of a step or of row().
+ */
+int db_collect(struct store_tx *tx,
+               struct db_stmt *s,
+               int limit,
+               struct arena *a,
+               size_t row_size,
+               db_row_fn *row,
+               void *ret,
+               int *ret_n);
 
 /* Migrations, embedded at build time: see migrations/ and scripts/embed_sql.py. */
 struct migration {

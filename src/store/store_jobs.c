@@ -21,8 +21,9 @@
     " progress_total, cancel, attempts, COALESCE(created_by, 0), created_at,"                      \
     " COALESCE(started_at, 0), COALESCE(finished_at, 0)"
 
-static void job_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_job *j)
+static int job_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
 {
+    struct store_job *j = item;
     j->id = db_int64(tx, s, 0);
     j->org_id = db_int64(tx, s, 1);
     j->project_id = db_int64(tx, s, 2);
@@ -39,6 +40,7 @@ static void job_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, str
     j->created_at = db_int64(tx, s, 13);
     j->started_at = db_int64(tx, s, 14);
     j->finished_at = db_int64(tx, s, 15);
+    return 0;
 }
 
 /* The event of a job's change, on its project's topic. */
@@ -124,20 +126,9 @@ int store_job_list(struct store_tx *tx,
 {
     STMT_OR_FAIL(s, tx, ST_J_LIST,
                  "SELECT " JOB_COLS " FROM jobs WHERE project_id = ? ORDER BY id DESC LIMIT ?");
-    struct store_job *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    if (!items)
-        return -ENOMEM;
     db_bind_int64(tx, s, 1, project_id);
     db_bind_int64(tx, s, 2, limit);
-    int n = 0, r = 0;
-    while (n < limit && (r = db_step(tx, s)) == 1)
-        job_row(tx, s, a, &items[n++]);
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, limit, a, sizeof(**ret), job_row, ret, ret_n);
 }
 
 int store_job_claim(struct store_tx *tx,

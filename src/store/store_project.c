@@ -66,9 +66,9 @@ int store_project_create(struct store_tx *tx, const struct store_project *p, int
     " (SELECT COALESCE(SUM(c.n_rejected), 0) FROM project_counts c"                                \
     "  WHERE c.project_id = projects.id)"
 
-static void project_row(struct store_tx *tx, struct db_stmt *s, struct arena *a,
-                        struct store_project *p)
+static int project_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
 {
+    struct store_project *p = item;
     p->id = db_int64(tx, s, 0);
     p->org_id = db_int64(tx, s, 1);
     p->name = db_text(tx, s, 2, a);
@@ -85,6 +85,7 @@ static void project_row(struct store_tx *tx, struct db_stmt *s, struct arena *a,
     p->n_reviewed = db_int64(tx, s, 13);
     p->n_accepted = db_int64(tx, s, 14);
     p->n_rejected = db_int64(tx, s, 15);
+    return 0;
 }
 
 int store_project_get(struct store_tx *tx,
@@ -123,21 +124,10 @@ int store_project_list(struct store_tx *tx,
 {
     STMT_OR_FAIL(s, tx, ST_PROJECT_LIST,
                  "SELECT " PROJECT_COLS " FROM projects WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?");
-    struct store_project *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    if (!items)
-        return -ENOMEM;
     db_bind_int64(tx, s, 1, org_id);
     db_bind_int64(tx, s, 2, after);
     db_bind_int64(tx, s, 3, limit);
-    int n = 0, r = 0;
-    while (n < limit && (r = db_step(tx, s)) == 1)
-        project_row(tx, s, a, &items[n++]);
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, limit, a, sizeof(**ret), project_row, ret, ret_n);
 }
 
 int project_counts_add(struct store_tx *tx,
@@ -410,8 +400,9 @@ int store_task_insert(struct store_tx *tx,
     "t.id, t.project_id, t.key, t.data, t.priority, t.state, t.n_leased, t.n_submitted,"           \
     " t.created_at"
 
-static void task_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_task *t)
+static int task_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
 {
+    struct store_task *t = item;
     t->id = db_int64(tx, s, 0);
     t->project_id = db_int64(tx, s, 1);
     t->key = db_text(tx, s, 2, a);
@@ -421,6 +412,7 @@ static void task_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, st
     t->n_leased = (int)db_int64(tx, s, 6);
     t->n_submitted = (int)db_int64(tx, s, 7);
     t->created_at = db_int64(tx, s, 8);
+    return 0;
 }
 
 int store_task_get(struct store_tx *tx,
@@ -480,20 +472,7 @@ int store_task_list(struct store_tx *tx,
         db_bind_int64(tx, s, 2, after);
         db_bind_int64(tx, s, 3, limit);
     }
-    struct store_task *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    if (!items) {
-        db_reset(tx, s);
-        return -ENOMEM;
-    }
-    int n = 0, r = 0;
-    while (n < limit && (r = db_step(tx, s)) == 1)
-        task_row(tx, s, a, &items[n++]);
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, limit, a, sizeof(**ret), task_row, ret, ret_n);
 }
 
 /* ---- export ---- */

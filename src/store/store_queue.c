@@ -437,8 +437,9 @@ int store_claim_after(struct store_tx *tx,
     return r < 0 ? r : 1;
 }
 
-void annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_annotation *r)
+int annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
 {
+    struct store_annotation *r = item;
     r->id = db_int64(tx, s, 0);
     r->task_id = db_int64(tx, s, 1);
     r->project_id = db_int64(tx, s, 2);
@@ -448,6 +449,7 @@ void annotation_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, str
     r->source = db_text(tx, s, 6, a);
     r->result = db_text(tx, s, 7, a);
     r->created_at = db_int64(tx, s, 8);
+    return 0;
 }
 
 /*
@@ -767,20 +769,7 @@ int store_annotation_list(struct store_tx *tx,
         db_bind_int64(tx, s, 2, after);
         db_bind_int64(tx, s, 3, limit);
     }
-    struct store_annotation *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    if (!items) {
-        db_reset(tx, s);
-        return -ENOMEM;
-    }
-    int n = 0, r = 0;
-    while (n < limit && (r = db_step(tx, s)) == 1)
-        annotation_row(tx, s, a, &items[n++]);
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, limit, a, sizeof(**ret), annotation_row, ret, ret_n);
 }
 
 int store_annotation_get(struct store_tx *tx,

@@ -33,9 +33,9 @@
  "id, annotation_id, task_id, project_id, reviewer_id, verdict, comment, result," \
  " COALESCE(fixed_annotation_id, 0), created_at"
 
-static void
-review_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_review *r)
+static int review_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
 {
+    struct store_review *r = item;
     r->id = db_int64(tx, s, 0);
     r->annotation_id = db_int64(tx, s, 1);
     r->task_id = db_int64(tx, s, 2);
@@ -46,6 +46,7 @@ review_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store
     r->result = db_text(tx, s, 7, a);
     r->fixed_annotation_id = db_int64(tx, s, 8);
     r->created_at = db_int64(tx, s, 9);
+    return 0;
 }
 
 /* ---- counts ---- */
@@ -497,21 +498,10 @@ int store_review_list(struct store_tx *tx,
     STMT_OR_FAIL(s, tx, ST_R_LIST,
                  "SELECT " REVIEW_COLS " FROM reviews WHERE annotation_id = ? AND id > ?"
                  " ORDER BY id LIMIT ?");
-    struct store_review *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    if (!items)
-        return -ENOMEM;
     db_bind_int64(tx, s, 1, annotation_id);
     db_bind_int64(tx, s, 2, after);
     db_bind_int64(tx, s, 3, limit);
-    int n = 0, r = 0;
-    while (n < limit && (r = db_step(tx, s)) == 1)
-        review_row(tx, s, a, &items[n++]);
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, limit, a, sizeof(**ret), review_row, ret, ret_n);
 }
 
 int store_assignment_review(struct store_tx *tx,

@@ -19,8 +19,9 @@
     " COALESCE(sm.reviewed_by, 0), sm.created_at, COALESCE(sm.reviewed_at, 0), m.mime"
 #define SM_FROM " FROM shot_media sm JOIN media m ON m.id = sm.media"
 
-static int sm_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_shot_media *m)
+static int sm_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
 {
+    struct store_shot_media *m = item;
     m->id = db_int64(tx, s, 0);
     m->org_id = db_int64(tx, s, 1);
     m->project_id = db_int64(tx, s, 2);
@@ -88,34 +89,6 @@ int store_shot_media_get(struct store_tx *tx,
     return r < 0 ? r : r == 1 ? 0 : -ERR_NOT_FOUND;
 }
 
-/* Rows of a statement already bound, at most `limit`. */
-static int sm_rows(struct store_tx *tx,
-                   struct db_stmt *s,
-                   int limit,
-                   struct arena *a,
-                   struct store_shot_media **ret,
-                   int *ret_n)
-{
-    struct store_shot_media *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    int n = 0, r = 0;
-    if (!items) {
-        db_reset(tx, s);
-        return -ENOMEM;
-    }
-    while (n < limit && (r = db_step(tx, s)) == 1) {
-        r = sm_row(tx, s, a, &items[n]);
-        if (r < 0)
-            break;
-        n++;
-    }
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
-}
-
 int store_shot_media_list(struct store_tx *tx,
                           int64_t task_id,
                           int limit,
@@ -127,7 +100,7 @@ int store_shot_media_list(struct store_tx *tx,
                  "SELECT " SM_COLS SM_FROM " WHERE sm.task_id = ? ORDER BY sm.id DESC LIMIT ?");
     db_bind_int64(tx, s, 1, task_id);
     db_bind_int64(tx, s, 2, limit);
-    return sm_rows(tx, s, limit, a, ret, ret_n);
+    return db_collect(tx, s, limit, a, sizeof(**ret), sm_row, ret, ret_n);
 }
 
 int store_shot_media_accepted(struct store_tx *tx,
@@ -142,7 +115,7 @@ int store_shot_media_accepted(struct store_tx *tx,
                  " ORDER BY sm.task_id, sm.id LIMIT ?");
     db_bind_int64(tx, s, 1, project_id);
     db_bind_int64(tx, s, 2, limit);
-    return sm_rows(tx, s, limit, a, ret, ret_n);
+    return db_collect(tx, s, limit, a, sizeof(**ret), sm_row, ret, ret_n);
 }
 
 int store_shot_media_review(struct store_tx *tx,

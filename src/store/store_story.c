@@ -5,31 +5,14 @@
  * DESIGN: see store.h ("novel -> storyboard"). The sync itself
  * (src/storyboard/) decides what to write; these functions only read and
  * write rows, inside the caller's transaction. Lists whose length is the
- * novel's (chapters, scenes, characters) grow an array in the caller's
- * arena with rows_push(); nothing here is paged, since a novel has a few
- * thousand scenes at most.
+ * novel's (chapters, scenes, characters) are read whole, into an array that
+ * db_collect() grows in the caller's arena; nothing here is paged, since a
+ * novel has a few thousand scenes at most.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "core/err.h"
 #include "store/store_int.h"
-
-/* Room for one more row in *v (n used, *cap allocated), in the arena. */
-static void *rows_push(struct arena *a, void **v, size_t n, size_t *cap, size_t size)
-{
-    if (n == *cap) {
-        size_t want = *cap ? *cap * 2 : 16;
-        void *p = arena_alloc(a, want * size);
-        if (!p)
-            return NULL;
-        if (n)
-            memcpy(p, *v, n * size);
-        *v = p;
-        *cap = want;
-    }
-    return (char *)*v + n * size;
-}
 
 static int bind_text_or_null(struct store_tx *tx, struct db_stmt *s, int i, const char *p)
 {
@@ -96,6 +79,31 @@ int store_novel_update(struct store_tx *tx, const struct store_novel *n)
 
 /* ---- chapters ---- */
 
+static int chapter_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
+{
+    struct store_chapter *c = item;
+    c->novel_id = db_int64(tx, s, 0);
+    c->idx = (int)db_int64(tx, s, 1);
+    c->ckey = db_text(tx, s, 2, a);
+    c->title = db_text(tx, s, 3, a);
+    c->volume = db_text(tx, s, 4, a);
+    c->hash = db_text(tx, s, 5, a);
+    c->chars = db_int64(tx, s, 6);
+    c->utterances = db_int64(tx, s, 7);
+    c->revision = (int)db_int64(tx, s, 8);
+    c->updated_at = db_int64(tx, s, 9);
+    c->body = NULL;
+    return 0;
+}
+
+static int chapter_row_body(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
+{
+    struct store_chapter *c = item;
+    chapter_row(tx, s, a, c);
+    c->body = db_text(tx, s, 10, a);
+    return 0;
+}
+
 int store_chapter_list(struct store_tx *tx,
                        int64_t novel_id,
                        bool with_body,
@@ -115,34 +123,8 @@ int store_chapter_list(struct store_tx *tx,
     if (!s)
         return -ERR_STORE;
     db_bind_int64(tx, s, 1, novel_id);
-    void *v = NULL;
-    size_t n = 0, cap = 0;
-    int r;
-    while ((r = db_step(tx, s)) == 1) {
-        struct store_chapter *c = rows_push(a, &v, n, &cap, sizeof(*c));
-        if (!c) {
-            r = -ENOMEM;
-            break;
-        }
-        c->novel_id = db_int64(tx, s, 0);
-        c->idx = (int)db_int64(tx, s, 1);
-        c->ckey = db_text(tx, s, 2, a);
-        c->title = db_text(tx, s, 3, a);
-        c->volume = db_text(tx, s, 4, a);
-        c->hash = db_text(tx, s, 5, a);
-        c->chars = db_int64(tx, s, 6);
-        c->utterances = db_int64(tx, s, 7);
-        c->revision = (int)db_int64(tx, s, 8);
-        c->updated_at = db_int64(tx, s, 9);
-        c->body = with_body ? db_text(tx, s, 10, a) : NULL;
-        n++;
-    }
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = v;
-    *ret_n = (int)n;
-    return 0;
+    db_row_fn *row = with_body ? chapter_row_body : chapter_row;
+    return db_collect(tx, s, -1, a, sizeof(**ret), row, ret, ret_n);
 }
 
 int store_chapter_put(struct store_tx *tx, const struct store_chapter *c, int64_t now)
@@ -171,6 +153,18 @@ int store_chapter_put(struct store_tx *tx, const struct store_chapter *c, int64_
 
 /* ---- scenes ---- */
 
+static int scene_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
+{
+    struct store_scene *sc = item;
+    sc->task_id = db_int64(tx, s, 0);
+    sc->chapter_idx = (int)db_int64(tx, s, 1);
+    sc->scene = (int)db_int64(tx, s, 2);
+    sc->ord = (int)db_int64(tx, s, 3);
+    sc->hash = db_text(tx, s, 4, a);
+    sc->removed = db_int64(tx, s, 5) != 0;
+    return 0;
+}
+
 int store_scene_list(struct store_tx *tx,
                      int64_t novel_id,
                      int chapter_idx,
@@ -184,29 +178,7 @@ int store_scene_list(struct store_tx *tx,
     db_bind_int64(tx, s, 1, novel_id);
     db_bind_int64(tx, s, 2, chapter_idx);
     db_bind_int64(tx, s, 3, chapter_idx);
-    void *v = NULL;
-    size_t n = 0, cap = 0;
-    int r;
-    while ((r = db_step(tx, s)) == 1) {
-        struct store_scene *sc = rows_push(a, &v, n, &cap, sizeof(*sc));
-        if (!sc) {
-            r = -ENOMEM;
-            break;
-        }
-        sc->task_id = db_int64(tx, s, 0);
-        sc->chapter_idx = (int)db_int64(tx, s, 1);
-        sc->scene = (int)db_int64(tx, s, 2);
-        sc->ord = (int)db_int64(tx, s, 3);
-        sc->hash = db_text(tx, s, 4, a);
-        sc->removed = db_int64(tx, s, 5) != 0;
-        n++;
-    }
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = v;
-    *ret_n = (int)n;
-    return 0;
+    return db_collect(tx, s, -1, a, sizeof(**ret), scene_row, ret, ret_n);
 }
 
 int store_scene_put(struct store_tx *tx, int64_t novel_id, const struct store_scene *sc)
@@ -272,6 +244,17 @@ int store_prediction_latest(struct store_tx *tx, int64_t task_id, struct arena *
     return 0;
 }
 
+static int prediction_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
+{
+    struct store_prediction *p = item;
+    p->id = db_int64(tx, s, 0);
+    p->model = db_text(tx, s, 1, a);
+    p->model_version = db_text(tx, s, 2, a);
+    p->result = db_text(tx, s, 3, a);
+    p->created_at = db_int64(tx, s, 4);
+    return 0;
+}
+
 int store_prediction_list(struct store_tx *tx,
                           int64_t task_id,
                           int limit,
@@ -282,26 +265,9 @@ int store_prediction_list(struct store_tx *tx,
     STMT_OR_FAIL(s, tx, ST_S_PREDICTION_LIST,
                  "SELECT id, model, model_version, result, created_at FROM predictions"
                  " WHERE task_id = ? ORDER BY id LIMIT ?");
-    struct store_prediction *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    if (!items)
-        return -ENOMEM;
     db_bind_int64(tx, s, 1, task_id);
     db_bind_int64(tx, s, 2, limit);
-    int n = 0, r = 0;
-    while (n < limit && (r = db_step(tx, s)) == 1) {
-        struct store_prediction *p = &items[n++];
-        p->id = db_int64(tx, s, 0);
-        p->model = db_text(tx, s, 1, a);
-        p->model_version = db_text(tx, s, 2, a);
-        p->result = db_text(tx, s, 3, a);
-        p->created_at = db_int64(tx, s, 4);
-    }
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, limit, a, sizeof(**ret), prediction_row, ret, ret_n);
 }
 
 int store_annotation_latest(struct store_tx *tx,
@@ -439,6 +405,23 @@ int store_flag_add(struct store_tx *tx, const struct store_flag *f)
     return db_run(tx, s);
 }
 
+static int flag_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
+{
+    struct store_flag *f = item;
+    f->id = db_int64(tx, s, 0);
+    f->project_id = db_int64(tx, s, 1);
+    f->task_id = db_int64(tx, s, 2);
+    f->shot_id = db_text(tx, s, 3, a);
+    f->reason = db_text(tx, s, 4, a);
+    f->old_text = db_text(tx, s, 5, a);
+    f->new_text = db_text(tx, s, 6, a);
+    f->diff = db_text(tx, s, 7, a);
+    f->created_at = db_int64(tx, s, 8);
+    f->resolved_at = db_int64(tx, s, 9);
+    f->resolved_by = db_int64(tx, s, 10);
+    return 0;
+}
+
 int store_flag_list(struct store_tx *tx,
                     int64_t project_id,
                     int64_t task_id,
@@ -457,34 +440,11 @@ int store_flag_list(struct store_tx *tx,
                            " AND (resolved_at IS NULL OR ? = 0) ORDER BY id DESC LIMIT ?");
     if (!s)
         return -ERR_STORE;
-    struct store_flag *items = arena_calloc(a, (size_t)limit + 1, sizeof(*items));
-    if (!items)
-        return -ENOMEM;
     db_bind_int64(tx, s, 1, task_id);
     db_bind_int64(tx, s, 2, project_id);
     db_bind_int64(tx, s, 3, open_only ? 1 : 0);
     db_bind_int64(tx, s, 4, limit);
-    int n = 0, r = 0;
-    while (n < limit && (r = db_step(tx, s)) == 1) {
-        struct store_flag *f = &items[n++];
-        f->id = db_int64(tx, s, 0);
-        f->project_id = db_int64(tx, s, 1);
-        f->task_id = db_int64(tx, s, 2);
-        f->shot_id = db_text(tx, s, 3, a);
-        f->reason = db_text(tx, s, 4, a);
-        f->old_text = db_text(tx, s, 5, a);
-        f->new_text = db_text(tx, s, 6, a);
-        f->diff = db_text(tx, s, 7, a);
-        f->created_at = db_int64(tx, s, 8);
-        f->resolved_at = db_int64(tx, s, 9);
-        f->resolved_by = db_int64(tx, s, 10);
-    }
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = items;
-    *ret_n = n;
-    return 0;
+    return db_collect(tx, s, limit, a, sizeof(**ret), flag_row, ret, ret_n);
 }
 
 int store_flag_resolve(struct store_tx *tx, int64_t org_id, int64_t id, int64_t user_id, int64_t now)
@@ -509,8 +469,9 @@ int store_flag_resolve(struct store_tx *tx, int64_t org_id, int64_t id, int64_t 
     "id, project_id, name, aliases, sheet, lines, mentions, COALESCE(merged_into, 0), source,"     \
     " created_at, updated_at"
 
-static void character_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_character *c)
+static int character_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
 {
+    struct store_character *c = item;
     c->id = db_int64(tx, s, 0);
     c->project_id = db_int64(tx, s, 1);
     c->name = db_text(tx, s, 2, a);
@@ -522,6 +483,7 @@ static void character_row(struct store_tx *tx, struct db_stmt *s, struct arena *
     c->source = db_text(tx, s, 8, a);
     c->created_at = db_int64(tx, s, 9);
     c->updated_at = db_int64(tx, s, 10);
+    return 0;
 }
 
 int store_character_list(struct store_tx *tx,
@@ -533,24 +495,7 @@ int store_character_list(struct store_tx *tx,
     STMT_OR_FAIL(s, tx, ST_S_CHAR_LIST,
                  "SELECT " CHAR_COLS " FROM characters WHERE project_id = ? ORDER BY id");
     db_bind_int64(tx, s, 1, project_id);
-    void *v = NULL;
-    size_t n = 0, cap = 0;
-    int r;
-    while ((r = db_step(tx, s)) == 1) {
-        struct store_character *c = rows_push(a, &v, n, &cap, sizeof(*c));
-        if (!c) {
-            r = -ENOMEM;
-            break;
-        }
-        character_row(tx, s, a, c);
-        n++;
-    }
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    *ret = v;
-    *ret_n = (int)n;
-    return 0;
+    return db_collect(tx, s, -1, a, sizeof(**ret), character_row, ret, ret_n);
 }
 
 int store_character_get(struct store_tx *tx,

@@ -1510,6 +1510,109 @@ static void test_export_empty_and_exact(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* db_collect(): the list functions' row collector                          */
+/* ------------------------------------------------------------------------ */
+
+struct counted {
+    int64_t x;
+};
+
+static int counted_row(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
+{
+    struct counted *c = item;
+    (void)a;
+    c->x = db_int64(tx, s, 0);
+    return c->x == 3 ? -EIO : 0;
+}
+
+static int counted_row_ok(struct store_tx *tx, struct db_stmt *s, struct arena *a, void *item)
+{
+    struct counted *c = item;
+    (void)a;
+    c->x = db_int64(tx, s, 0);
+    return 0;
+}
+
+/* Collect from test-only SQL counting 1..upto; *ret and *ret_n as db_collect() left them. */
+static int collect(struct store_tx *tx,
+                   int upto,
+                   int limit,
+                   struct arena *a,
+                   db_row_fn *row,
+                   struct counted **ret,
+                   int *ret_n)
+{
+    struct db_stmt *s;
+    int r = tx->conn->ops->prepare(tx->conn,
+                                   "WITH RECURSIVE c(x) AS (SELECT 1 WHERE ? > 0"
+                                   " UNION ALL SELECT x + 1 FROM c WHERE x < ?) SELECT x FROM c",
+                                   &s);
+    assert_int_equal(r, 0);
+    db_bind_int64(tx, s, 1, upto);
+    db_bind_int64(tx, s, 2, upto);
+    r = db_collect(tx, s, limit, a, sizeof(**ret), row, ret, ret_n);
+    /* reset either way (bindings too): bound again, it starts from its first row */
+    db_bind_int64(tx, s, 1, 1);
+    db_bind_int64(tx, s, 2, 1);
+    assert_int_equal(db_step(tx, s), 1);
+    assert_int_equal(db_int64(tx, s, 0), 1);
+    tx->conn->ops->finalize(s);
+    return r;
+}
+
+static void test_collect(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx;
+    struct arena a, tiny;
+    static struct counted sentinel;
+    struct counted *items, *const untouched = &sentinel;
+    const int limits[] = { -1, 5 };
+    int n;
+
+    arena_init(&a, 0);
+    arena_init(&tiny, 1);
+    assert_int_equal(store_read_begin(f->st, &tx), 0);
+
+    /* unbounded: every row in order, growing past 16 and 32 */
+    assert_int_equal(collect(tx, 40, -1, &a, counted_row_ok, &items, &n), 0);
+    assert_int_equal(n, 40);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(items[i].x, i + 1);
+    /* unbounded and empty: NULL */
+    items = untouched;
+    assert_int_equal(collect(tx, 0, -1, &a, counted_row_ok, &items, &n), 0);
+    assert_null(items);
+    assert_int_equal(n, 0);
+
+    /* bounded: at most limit, in limit + 1 zeroed items */
+    assert_int_equal(collect(tx, 40, 2, &a, counted_row_ok, &items, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[1].x, 2);
+    assert_int_equal(items[2].x, 0);
+    assert_int_equal(collect(tx, 40, 0, &a, counted_row_ok, &items, &n), 0);
+    assert_non_null(items);
+    assert_int_equal(n, 0);
+
+    /* a row's error stops it; out-params are left alone on every error */
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+        items = untouched;
+        n = -1;
+        assert_int_equal(collect(tx, 40, limits[i], &a, counted_row, &items, &n), -EIO);
+        assert_int_equal(collect(tx, 40, limits[i], &tiny, counted_row_ok, &items, &n), -ENOMEM);
+        assert_ptr_equal(items, untouched);
+        assert_int_equal(n, -1);
+    }
+    /* ... but not a row's error beyond the limit */
+    assert_int_equal(collect(tx, 40, 2, &a, counted_row, &items, &n), 0);
+    assert_int_equal(n, 2);
+
+    store_read_end(tx);
+    arena_free(&tiny);
+    arena_free(&a);
+}
+
+/* ------------------------------------------------------------------------ */
 /* backup                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -1568,6 +1671,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_begin_pins_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_empty_and_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_collect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
