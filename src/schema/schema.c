@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 #include "schema/schema_int.h"
 
 /* ------------------------------------------------------------------------ */
@@ -169,6 +170,24 @@ int schema_nomem(struct schema_check *c)
 /* Readers                                                                  */
 /* ------------------------------------------------------------------------ */
 
+size_t schema_http_url_host(const char *s, size_t len)
+{
+    size_t skip;
+
+    if (len > 7 && strncmp(s, "http://", 7) == 0)
+        skip = 7;
+    else if (len > 8 && strncmp(s, "https://", 8) == 0)
+        skip = 8;
+    else
+        return 0;
+    for (size_t i = skip; i < len; i++) {
+        unsigned char b = (unsigned char)s[i];
+        if (b <= 0x20 || b == 0x7f)
+            return 0;
+    }
+    return skip;
+}
+
 int schema_known_keys(struct schema_check *c, const json_t *obj, const char *const *allowed)
 {
     const char *key;
@@ -233,6 +252,28 @@ int schema_field_string(struct schema_check *c,
         return r;
     if (!json_is_string(v))
         return schema_reject_key(c, key, "must be a string");
+    *ret = v;
+    return 0;
+}
+
+int schema_field_text(struct schema_check *c,
+                      const json_t *obj,
+                      const char *key,
+                      bool required,
+                      size_t max,
+                      const json_t **ret)
+{
+    const json_t *v = NULL;
+    size_t mark;
+    int r = field_get(c, obj, key, required, &v);
+
+    if (r < 0 || !v)
+        return r;
+    mark = schema_enter_key(c, key);
+    r = schema_want_text(c, v, max);
+    if (r < 0)
+        return r;
+    schema_leave(c, mark);
     *ret = v;
     return 0;
 }
@@ -354,6 +395,17 @@ int schema_want_name(struct schema_check *c, const json_t *s)
     return 0;
 }
 
+int schema_want_text(struct schema_check *c, const json_t *s, size_t max)
+{
+    if (!json_is_string(s))
+        return schema_reject(c, "must be a string");
+    if (json_string_length(s) > max)
+        return schema_reject(c, "must be at most %zu bytes", max);
+    if (!utf8_valid(json_string_value(s), json_string_length(s)))
+        return schema_reject(c, "must be valid UTF-8");
+    return 0;
+}
+
 int schema_field_id(struct schema_check *c,
                     const json_t *obj,
                     json_t *ids,
@@ -408,18 +460,9 @@ int schema_check_names(struct schema_check *c, const json_t *list, const char *w
         const json_t *name = json_array_get(list, i);
         size_t mark = schema_enter_index(c, i);
 
-        r = schema_want_name(c, name);
+        r = schema_want_unique_name(c, seen, name, what);
         if (r < 0)
             goto out;
-        if (schema_set_has(seen, name)) {
-            r = schema_reject(c, "duplicate %s '%s'", what, json_string_value(name));
-            goto out;
-        }
-        if (json_object_setn_new(seen, json_string_value(name), json_string_length(name),
-                                 json_true()) < 0) {
-            r = schema_nomem(c);
-            goto out;
-        }
         schema_leave(c, mark);
     }
     r = 0;
@@ -457,6 +500,28 @@ bool schema_set_has(const json_t *set, const json_t *s)
     if (!json_is_string(s))
         return false;
     return json_object_getn(set, json_string_value(s), json_string_length(s)) != NULL;
+}
+
+int schema_set_add(struct schema_check *c, json_t *seen, const json_t *name, const char *what)
+{
+    if (schema_set_has(seen, name))
+        return schema_reject(c, "duplicate %s '%s'", what, json_string_value(name));
+    if (json_object_setn_new(seen, json_string_value(name), json_string_length(name), json_true()) <
+        0)
+        return schema_nomem(c);
+    return 0;
+}
+
+int schema_want_unique_name(struct schema_check *c,
+                            json_t *seen,
+                            const json_t *name,
+                            const char *what)
+{
+    int r = schema_want_name(c, name);
+
+    if (r < 0)
+        return r;
+    return schema_set_add(c, seen, name, what);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -543,15 +608,9 @@ int schema_classes_result(struct schema_check *c, const json_t *config, const js
             r = schema_reject(c, "unknown choice '%s'", json_string_value(choice));
             goto out;
         }
-        if (schema_set_has(seen, choice)) {
-            r = schema_reject(c, "duplicate choice '%s'", json_string_value(choice));
+        r = schema_set_add(c, seen, choice, "choice");
+        if (r < 0)
             goto out;
-        }
-        if (json_object_setn_new(seen, json_string_value(choice), json_string_length(choice),
-                                 json_true()) < 0) {
-            r = schema_nomem(c);
-            goto out;
-        }
         schema_leave(c, mark2);
     }
     schema_leave(c, mark);
@@ -574,35 +633,67 @@ void schema_classes_labels(const json_t *result, schema_label_fn emit, void *ctx
     }
 }
 
+int schema_check_list(struct schema_check *c,
+                      const json_t *obj,
+                      const char *key,
+                      bool required,
+                      size_t max,
+                      const char *what,
+                      schema_item_fn check,
+                      void *ctx)
+{
+    const json_t *list = NULL;
+    size_t mark;
+    int r = schema_field_array(c, obj, key, required, &list);
+
+    if (r < 0 || !list)
+        return r;
+    mark = schema_enter_key(c, key);
+    r = schema_check_count(c, list, max, what);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        size_t item = schema_enter_index(c, i);
+        r = check(c, json_array_get(list, i), i, ctx);
+        if (r < 0)
+            return r;
+        schema_leave(c, item);
+    }
+    schema_leave(c, mark);
+    return 0;
+}
+
+/* The element check of schema_check_named_list(), with the set it shares. */
+struct named_list {
+    int (*check)(struct schema_check *c, const json_t *item, json_t *seen);
+    json_t *seen;
+};
+
+static int check_named_item(struct schema_check *c, const json_t *item, size_t index, void *ctx)
+{
+    struct named_list *list = ctx;
+
+    (void)index;
+    return list->check(c, item, list->seen);
+}
+
 int schema_check_named_list(struct schema_check *c,
                             const json_t *obj,
                             const char *key,
                             size_t max,
                             int (*check)(struct schema_check *c, const json_t *item, json_t *seen))
 {
-    const json_t *list = NULL;
-    int r = schema_field_array(c, obj, key, true, &list);
-    if (r < 0)
-        return r;
-    size_t mark = schema_enter_key(c, key);
-    if (json_array_size(list) == 0)
-        return schema_reject(c, "must not be empty");
-    r = schema_check_count(c, list, max, key);
-    if (r < 0)
-        return r;
-    json_t *seen = json_object();
-    if (!seen)
+    const json_t *list = json_object_get(obj, key);
+    struct named_list named = { .check = check };
+    int r;
+
+    /* an empty array passes the array check, so this rejects in the same order */
+    if (json_is_array(list) && json_array_size(list) == 0)
+        return schema_reject_key(c, key, "must not be empty");
+    named.seen = json_object();
+    if (!named.seen)
         return schema_nomem(c);
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        size_t item = schema_enter_index(c, i);
-        r = check(c, json_array_get(list, i), seen);
-        if (r < 0)
-            goto out;
-        schema_leave(c, item);
-    }
-    schema_leave(c, mark);
-    r = 0;
-out:
-    json_decref(seen);
+    r = schema_check_list(c, obj, key, true, max, key, check_named_item, &named);
+    json_decref(named.seen);
     return r;
 }

@@ -146,14 +146,9 @@ static int check_label(struct schema_check *c, const json_t *label, json_t *name
     if (r < 0)
         return r;
     mark = schema_enter_key(c, "name");
-    r = schema_want_name(c, name);
+    r = schema_want_unique_name(c, names, name, "label");
     if (r < 0)
         return r;
-    if (schema_set_has(names, name))
-        return schema_reject(c, "duplicate label '%s'", json_string_value(name));
-    if (json_object_setn_new(names, json_string_value(name), json_string_length(name),
-                             json_true()) < 0)
-        return schema_nomem(c);
     schema_leave(c, mark);
 
     r = schema_field_array(c, label, "keypoints", false, &keypoints);
@@ -231,20 +226,7 @@ static bool is_media_id(const char *s, size_t len)
 /* http:// or https:// followed by at least one byte, no space or control byte. */
 static bool is_http_url(const char *s, size_t len)
 {
-    size_t skip;
-
-    if (len > 7 && strncmp(s, "http://", 7) == 0)
-        skip = 7;
-    else if (len > 8 && strncmp(s, "https://", 8) == 0)
-        skip = 8;
-    else
-        return false;
-    for (size_t i = skip; i < len; i++) {
-        unsigned char b = (unsigned char)s[i];
-        if (b <= 0x20 || b == 0x7f)
-            return false;
-    }
-    return true;
+    return schema_http_url_host(s, len) != 0;
 }
 
 /* width or height: an optional positive integer. */

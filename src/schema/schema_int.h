@@ -72,6 +72,13 @@ int schema_nomem(struct schema_check *c);
 
 /* ---- readers (see the top of this file) ---- */
 
+/*
+ * Where the host of an http:// or https:// URL s[0..len) starts (7 or 8),
+ * or 0 when s has another scheme, nothing after it, or a space or control
+ * byte anywhere after it.
+ */
+size_t schema_http_url_host(const char *s, size_t len);
+
 /* Reject the first key of `obj` not in the NULL-terminated `allowed`. */
 int schema_known_keys(struct schema_check *c, const json_t *obj, const char *const *allowed);
 
@@ -83,6 +90,9 @@ int schema_want_number(struct schema_check *c, const json_t *v, double *ret);
 
 /* A non-empty string of at most SCHEMA_MAX_NAME_LEN bytes at the current path. */
 int schema_want_name(struct schema_check *c, const json_t *s);
+
+/* A string of at most `max` bytes of valid UTF-8 at the current path. */
+int schema_want_text(struct schema_check *c, const json_t *s, size_t max);
 
 int schema_field_string(struct schema_check *c,
                         const json_t *obj,
@@ -101,6 +111,13 @@ int schema_field_int(struct schema_check *c,
                      bool required,
                      long long *ret,
                      bool *ret_present);
+/* obj[key] as schema_want_text(); *ret is the string, untouched when absent. */
+int schema_field_text(struct schema_check *c,
+                      const json_t *obj,
+                      const char *key,
+                      bool required,
+                      size_t max,
+                      const json_t **ret);
 int schema_field_bool(struct schema_check *c, const json_t *obj, const char *key, bool *ret);
 int schema_field_array(struct schema_check *c,
                        const json_t *obj,
@@ -138,6 +155,23 @@ int schema_check_names(struct schema_check *c, const json_t *list, const char *w
 /* Reject an array at the current path with more than `max` elements. */
 int schema_check_count(struct schema_check *c, const json_t *list, size_t max, const char *what);
 
+/* Checks one element of a list; the path is at the element ("key[index]"). */
+typedef int (*schema_item_fn)(struct schema_check *c, const json_t *item, size_t index, void *ctx);
+
+/*
+ * The array obj[key] (an absent optional one is a success) of at most `max`
+ * elements (else "too many <what> (at most <max>)" at key), each checked in
+ * order by check(c, item, index, ctx).
+ */
+int schema_check_list(struct schema_check *c,
+                      const json_t *obj,
+                      const char *key,
+                      bool required,
+                      size_t max,
+                      const char *what,
+                      schema_item_fn check,
+                      void *ctx);
+
 /*
  * The required, non-empty array obj[key] of at most `max` items, each
  * checked by check(c, item, seen) with the path at the item; `seen` is an
@@ -160,6 +194,18 @@ json_t *schema_set_of(const json_t *list);
 
 /* True when the string `s` is a key of `set`. */
 bool schema_set_has(const json_t *set, const json_t *s);
+
+/*
+ * Add the string `name` to `seen`, rejecting it at the current path as
+ * "duplicate <what> '<name>'" when it is there already.
+ */
+int schema_set_add(struct schema_check *c, json_t *seen, const json_t *name, const char *what);
+
+/* schema_want_name(), then schema_set_add(): a name unique among `seen`. */
+int schema_want_unique_name(struct schema_check *c,
+                            json_t *seen,
+                            const json_t *name,
+                            const char *what);
 
 /* ---- whole-item classes, shared by every kind that has them ---- */
 

@@ -93,17 +93,12 @@ static int check_text(struct schema_check *c,
                       const json_t **ret)
 {
     const json_t *s = NULL;
-    int r;
+    int r = schema_field_text(c, obj, key, required, LLM_MAX_TEXT, &s);
 
-    r = schema_field_string(c, obj, key, required, &s);
     if (r < 0 || !s)
         return r;
     if (nonempty && json_string_length(s) == 0)
         return schema_reject_key(c, key, "must not be empty");
-    if (json_string_length(s) > LLM_MAX_TEXT)
-        return schema_reject_key(c, key, "must be at most %d bytes", LLM_MAX_TEXT);
-    if (!utf8_valid(json_string_value(s), json_string_length(s)))
-        return schema_reject_key(c, key, "must be valid UTF-8");
     *ret = s;
     return 0;
 }
@@ -133,14 +128,9 @@ static int check_criterion(struct schema_check *c, const json_t *criterion, json
     if (!name)
         return schema_reject_key(c, "name", "is required");
     mark = schema_enter_key(c, "name");
-    r = schema_want_name(c, name);
+    r = schema_want_unique_name(c, seen, name, "criterion");
     if (r < 0)
         return r;
-    if (schema_set_has(seen, name))
-        return schema_reject(c, "duplicate criterion '%s'", json_string_value(name));
-    if (json_object_setn_new(seen, json_string_value(name), json_string_length(name), json_true()) <
-        0)
-        return schema_nomem(c);
     schema_leave(c, mark);
     r = schema_field_int(c, criterion, "min", true, &min, NULL);
     if (r < 0)
@@ -197,13 +187,14 @@ static int llm_check_config(const json_t *config, struct schema_error *err)
 /* Task data                                                                */
 /* ------------------------------------------------------------------------ */
 
-static int check_message(struct schema_check *c, const json_t *message)
+static int check_message(struct schema_check *c, const json_t *message, size_t index, void *ctx)
 {
     const json_t *role = NULL;
     const json_t *content = NULL;
     const char *name;
     int r;
 
+    (void)index, (void)ctx;
     r = schema_want_object(c, message);
     if (r < 0)
         return r;
@@ -220,35 +211,19 @@ static int check_message(struct schema_check *c, const json_t *message)
 static int check_conversation(struct schema_check *c, const json_t *data)
 {
     const json_t *prompt = json_object_get(data, "prompt");
-    const json_t *messages = NULL;
+    const json_t *messages = json_object_get(data, "messages");
     const json_t *text = NULL;
-    size_t mark, i;
-    int r;
 
-    if (prompt && json_object_get(data, "messages"))
+    if (prompt && messages)
         return schema_reject(c, "must have either prompt or messages, not both");
     if (prompt)
         return check_text(c, data, "prompt", true, true, &text);
-    if (!json_object_get(data, "messages"))
+    if (!messages)
         return schema_reject(c, "must have prompt or messages");
-    r = schema_field_array(c, data, "messages", true, &messages);
-    if (r < 0)
-        return r;
-    mark = schema_enter_key(c, "messages");
-    if (json_array_size(messages) == 0)
-        return schema_reject(c, "must not be empty");
-    r = schema_check_count(c, messages, LLM_MAX_MESSAGES, "messages");
-    if (r < 0)
-        return r;
-    for (i = 0; i < json_array_size(messages); i++) {
-        size_t mark2 = schema_enter_index(c, i);
-        r = check_message(c, json_array_get(messages, i));
-        if (r < 0)
-            return r;
-        schema_leave(c, mark2);
-    }
-    schema_leave(c, mark);
-    return 0;
+    if (json_is_array(messages) && json_array_size(messages) == 0)
+        return schema_reject_key(c, "messages", "must not be empty");
+    return schema_check_list(c, data, "messages", true, LLM_MAX_MESSAGES, "messages", check_message,
+                             NULL);
 }
 
 static int check_response(struct schema_check *c,
@@ -452,6 +427,7 @@ static int
 check_ranked_ids(struct schema_check *c, const json_t *ranking, const json_t *ids, json_t *seen)
 {
     size_t i;
+    int r;
 
     for (i = 0; i < json_array_size(ranking); i++) {
         const json_t *id = json_array_get(ranking, i);
@@ -461,11 +437,9 @@ check_ranked_ids(struct schema_check *c, const json_t *ranking, const json_t *id
             return schema_reject(c, "must be a string");
         if (!schema_set_has(ids, id))
             return schema_reject(c, "unknown response '%s'", json_string_value(id));
-        if (schema_set_has(seen, id))
-            return schema_reject(c, "duplicate response '%s'", json_string_value(id));
-        if (json_object_setn_new(seen, json_string_value(id), json_string_length(id), json_true()) <
-            0)
-            return schema_nomem(c);
+        r = schema_set_add(c, seen, id, "response");
+        if (r < 0)
+            return r;
         schema_leave(c, mark);
     }
     return 0;

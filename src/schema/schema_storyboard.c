@@ -71,27 +71,6 @@ static const char *list_text(const char *const *list, char *out, size_t cap)
     return out;
 }
 
-/* obj[key], when present, a string of at most `max` bytes of valid UTF-8. */
-static int check_text(struct schema_check *c,
-                      const json_t *obj,
-                      const char *key,
-                      bool required,
-                      size_t max,
-                      const json_t **ret)
-{
-    const json_t *s = NULL;
-    int r = schema_field_string(c, obj, key, required, &s);
-
-    if (r < 0 || !s)
-        return r;
-    if (json_string_length(s) > max)
-        return schema_reject_key(c, key, "must be at most %zu bytes", max);
-    if (!utf8_valid(json_string_value(s), json_string_length(s)))
-        return schema_reject_key(c, key, "must be valid UTF-8");
-    *ret = s;
-    return 0;
-}
-
 /* obj[key], when present, one of `allowed`. */
 static int check_enum(struct schema_check *c,
                       const json_t *obj,
@@ -163,13 +142,14 @@ static bool is_identifier(const char *s, size_t len, size_t max, bool upper_only
 }
 
 /* One custom field definition at the current path; its name joins `seen`. */
-static int check_custom_field(struct schema_check *c, const json_t *field, json_t *seen)
+static int check_custom_field(struct schema_check *c, const json_t *field, size_t index, void *seen)
 {
     const json_t *name = NULL, *label = NULL, *options = NULL;
     const char *type = NULL;
     size_t mark;
     int r;
 
+    (void)index;
     r = schema_want_object(c, field);
     if (r < 0)
         return r;
@@ -183,12 +163,12 @@ static int check_custom_field(struct schema_check *c, const json_t *field, json_
         return schema_reject_key(c, "name",
                                  "must be a letter or _ then letters, digits or _ (at most %d)",
                                  SB_MAX_FIELD_NAME);
-    if (schema_set_has(seen, name))
-        return schema_reject_key(c, "name", "duplicate custom field '%s'", json_string_value(name));
-    if (json_object_setn_new(seen, json_string_value(name), json_string_length(name), json_true()) <
-        0)
-        return schema_nomem(c);
-    r = check_text(c, field, "label", false, SCHEMA_MAX_NAME_LEN, &label);
+    mark = schema_enter_key(c, "name");
+    r = schema_set_add(c, seen, name, "custom field");
+    if (r < 0)
+        return r;
+    schema_leave(c, mark);
+    r = schema_field_text(c, field, "label", false, SCHEMA_MAX_NAME_LEN, &label);
     if (r < 0)
         return r;
     r = check_enum(c, field, "type", true, field_types, &type);
@@ -212,31 +192,13 @@ static int check_custom_field(struct schema_check *c, const json_t *field, json_
 
 static int check_custom_fields(struct schema_check *c, const json_t *config)
 {
-    const json_t *list = NULL;
-    json_t *seen;
-    size_t mark, i;
+    json_t *seen = json_object();
     int r;
 
-    r = schema_field_array(c, config, "custom_fields", false, &list);
-    if (r < 0 || !list)
-        return r;
-    mark = schema_enter_key(c, "custom_fields");
-    r = schema_check_count(c, list, SB_MAX_CUSTOM_FIELDS, "custom fields");
-    if (r < 0)
-        return r;
-    seen = json_object();
     if (!seen)
         return schema_nomem(c);
-    for (i = 0; i < json_array_size(list); i++) {
-        size_t item = schema_enter_index(c, i);
-        r = check_custom_field(c, json_array_get(list, i), seen);
-        if (r < 0)
-            goto out;
-        schema_leave(c, item);
-    }
-    schema_leave(c, mark);
-    r = 0;
-out:
+    r = schema_check_list(c, config, "custom_fields", false, SB_MAX_CUSTOM_FIELDS, "custom fields",
+                          check_custom_field, seen);
     json_decref(seen);
     return r;
 }
@@ -244,28 +206,64 @@ out:
 /* http:// or https:// followed by at least a host character. */
 static bool is_http_url(const char *s, size_t len)
 {
-    size_t skip;
+    size_t host = schema_http_url_host(s, len);
 
-    if (len > 8 && strncmp(s, "https://", 8) == 0)
-        skip = 8;
-    else if (len > 7 && strncmp(s, "http://", 7) == 0)
-        skip = 7;
-    else
-        return false;
-    for (size_t i = skip; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch <= ' ' || ch == 0x7f)
-            return false;
-    }
-    return s[skip] != '/';
+    return host && s[host] != '/';
+}
+
+/* An endpoint's key lives in the environment (api_key_env), never in the config. */
+static int check_no_key(struct schema_check *c, const json_t *endpoint)
+{
+    if (json_object_get(endpoint, "api_key") || json_object_get(endpoint, "key"))
+        return schema_reject_key(c, json_object_get(endpoint, "api_key") ? "api_key" : "key",
+                                 "must not be stored in the config: name an environment "
+                                 "variable in api_key_env");
+    return 0;
+}
+
+/* The base_url, model and api_key_env of an endpoint (drafter, images). */
+static int check_endpoint(struct schema_check *c, const json_t *endpoint)
+{
+    const json_t *url = NULL, *model = NULL, *env = NULL;
+    int r;
+
+    r = schema_field_text(c, endpoint, "base_url", true, SB_MAX_URL, &url);
+    if (r < 0)
+        return r;
+    if (!is_http_url(json_string_value(url), json_string_length(url)))
+        return schema_reject_key(c, "base_url", "must be an http:// or https:// URL");
+    r = schema_field_text(c, endpoint, "model", true, SCHEMA_MAX_NAME_LEN, &model);
+    if (r < 0)
+        return r;
+    if (json_string_length(model) == 0)
+        return schema_reject_key(c, "model", "must not be empty");
+    r = schema_field_string(c, endpoint, "api_key_env", false, &env);
+    if (r < 0)
+        return r;
+    if (env && !is_identifier(json_string_value(env), json_string_length(env), 128, true))
+        return schema_reject_key(c, "api_key_env",
+                                 "must be an environment variable name (A-Z, 0-9, _)");
+    return 0;
+}
+
+/* An endpoint's timeout_seconds, when present: 1 to 600. */
+static int check_timeout(struct schema_check *c, const json_t *endpoint)
+{
+    long long timeout = 0;
+    bool present = false;
+    int r = schema_field_int(c, endpoint, "timeout_seconds", false, &timeout, &present);
+
+    if (r < 0)
+        return r;
+    if (present && (timeout < 1 || timeout > 600))
+        return schema_reject_key(c, "timeout_seconds", "must be between 1 and 600");
+    return 0;
 }
 
 static int check_drafter(struct schema_check *c, const json_t *config)
 {
-    const json_t *drafter = NULL, *url = NULL, *model = NULL, *env = NULL;
+    const json_t *drafter = NULL;
     const char *kind = "rules";
-    long long timeout = STORYBOARD_LLM_TIMEOUT;
-    bool has_timeout = false;
     size_t mark;
     int r;
 
@@ -273,10 +271,9 @@ static int check_drafter(struct schema_check *c, const json_t *config)
     if (r < 0 || !drafter)
         return r;
     mark = schema_enter_key(c, "drafter");
-    if (json_object_get(drafter, "api_key") || json_object_get(drafter, "key"))
-        return schema_reject_key(c, json_object_get(drafter, "api_key") ? "api_key" : "key",
-                                 "must not be stored in the config: name an environment "
-                                 "variable in api_key_env");
+    r = check_no_key(c, drafter);
+    if (r < 0)
+        return r;
     r = schema_known_keys(c, drafter, drafter_keys);
     if (r < 0)
         return r;
@@ -291,27 +288,12 @@ static int check_drafter(struct schema_check *c, const json_t *config)
         schema_leave(c, mark);
         return 0;
     }
-    r = check_text(c, drafter, "base_url", true, SB_MAX_URL, &url);
+    r = check_endpoint(c, drafter);
     if (r < 0)
         return r;
-    if (!is_http_url(json_string_value(url), json_string_length(url)))
-        return schema_reject_key(c, "base_url", "must be an http:// or https:// URL");
-    r = check_text(c, drafter, "model", true, SCHEMA_MAX_NAME_LEN, &model);
+    r = check_timeout(c, drafter);
     if (r < 0)
         return r;
-    if (json_string_length(model) == 0)
-        return schema_reject_key(c, "model", "must not be empty");
-    r = schema_field_string(c, drafter, "api_key_env", false, &env);
-    if (r < 0)
-        return r;
-    if (env && !is_identifier(json_string_value(env), json_string_length(env), 128, true))
-        return schema_reject_key(c, "api_key_env",
-                                 "must be an environment variable name (A-Z, 0-9, _)");
-    r = schema_field_int(c, drafter, "timeout_seconds", false, &timeout, &has_timeout);
-    if (r < 0)
-        return r;
-    if (timeout < 1 || timeout > 600)
-        return schema_reject_key(c, "timeout_seconds", "must be between 1 and 600");
     schema_leave(c, mark);
     return 0;
 }
@@ -337,8 +319,7 @@ static bool parse_image_size(const char *s, int *ret_w, int *ret_h)
 /* config.images: the OpenAI-compatible images endpoint of frame generation. */
 static int check_images(struct schema_check *c, const json_t *config)
 {
-    const json_t *images = NULL, *url = NULL, *model = NULL, *env = NULL, *size = NULL;
-    long long timeout = STORYBOARD_IMAGES_TIMEOUT;
+    const json_t *images = NULL, *size = NULL;
     size_t mark;
     int r;
 
@@ -346,29 +327,15 @@ static int check_images(struct schema_check *c, const json_t *config)
     if (r < 0 || !images)
         return r;
     mark = schema_enter_key(c, "images");
-    if (json_object_get(images, "api_key") || json_object_get(images, "key"))
-        return schema_reject_key(c, json_object_get(images, "api_key") ? "api_key" : "key",
-                                 "must not be stored in the config: name an environment "
-                                 "variable in api_key_env");
+    r = check_no_key(c, images);
+    if (r < 0)
+        return r;
     r = schema_known_keys(c, images, images_keys);
     if (r < 0)
         return r;
-    r = check_text(c, images, "base_url", true, SB_MAX_URL, &url);
+    r = check_endpoint(c, images);
     if (r < 0)
         return r;
-    if (!is_http_url(json_string_value(url), json_string_length(url)))
-        return schema_reject_key(c, "base_url", "must be an http:// or https:// URL");
-    r = check_text(c, images, "model", true, SCHEMA_MAX_NAME_LEN, &model);
-    if (r < 0)
-        return r;
-    if (json_string_length(model) == 0)
-        return schema_reject_key(c, "model", "must not be empty");
-    r = schema_field_string(c, images, "api_key_env", false, &env);
-    if (r < 0)
-        return r;
-    if (env && !is_identifier(json_string_value(env), json_string_length(env), 128, true))
-        return schema_reject_key(c, "api_key_env",
-                                 "must be an environment variable name (A-Z, 0-9, _)");
     r = schema_field_string(c, images, "size", false, &size);
     if (r < 0)
         return r;
@@ -376,11 +343,9 @@ static int check_images(struct schema_check *c, const json_t *config)
                  !parse_image_size(json_string_value(size), NULL, NULL)))
         return schema_reject_key(c, "size", "must be WIDTHxHEIGHT, each 64 to %d (\"1024x576\")",
                                  SB_MAX_IMAGE_SIDE);
-    r = schema_field_int(c, images, "timeout_seconds", false, &timeout, NULL);
+    r = check_timeout(c, images);
     if (r < 0)
         return r;
-    if (timeout < 1 || timeout > 600)
-        return schema_reject_key(c, "timeout_seconds", "must be between 1 and 600");
     schema_leave(c, mark);
     return 0;
 }
@@ -414,7 +379,7 @@ static int sb_check_config(const json_t *config, struct schema_error *err)
     r = check_drafter(&c, config);
     if (r < 0)
         return r;
-    r = check_text(&c, config, "style", false, SB_MAX_STYLE, &style);
+    r = schema_field_text(&c, config, "style", false, SB_MAX_STYLE, &style);
     if (r < 0)
         return r;
     r = check_images(&c, config);
@@ -501,7 +466,7 @@ static int check_chapter(struct schema_check *c, const json_t *data)
         return r;
     if (index < 1)
         return schema_reject_key(c, "index", "must be >= 1");
-    r = check_text(c, chapter, "title", true, SB_MAX_TEXT, &title);
+    r = schema_field_text(c, chapter, "title", true, SB_MAX_TEXT, &title);
     if (r < 0)
         return r;
     volume = json_object_get(chapter, "volume");
@@ -510,7 +475,7 @@ static int check_chapter(struct schema_check *c, const json_t *data)
     if (!json_is_null(volume) && !json_is_string(volume))
         return schema_reject_key(c, "volume", "must be a string or null");
     if (json_is_string(volume)) {
-        r = check_text(c, chapter, "volume", true, SB_MAX_TEXT, &volume);
+        r = schema_field_text(c, chapter, "volume", true, SB_MAX_TEXT, &volume);
         if (r < 0)
             return r;
     }
@@ -545,7 +510,7 @@ static int sb_check_task(const json_t *config, const json_t *data, struct schema
         return r;
     if (scene < 0)
         return schema_reject_key(&c, "scene", "must be >= 0");
-    r = check_text(&c, data, "text", true, SB_MAX_SCENE_TEXT, &text);
+    r = schema_field_text(&c, data, "text", true, SB_MAX_SCENE_TEXT, &text);
     if (r < 0)
         return r;
     if (json_string_length(text) == 0)
@@ -572,55 +537,33 @@ struct shot_context {
     json_t *ids;                 /* shot ids seen so far */
 };
 
+static int check_character(struct schema_check *c, const json_t *id, size_t index, void *seen)
+{
+    (void)index;
+    return schema_want_unique_name(c, seen, id, "character");
+}
+
 static int check_characters(struct schema_check *c, const json_t *shot)
 {
-    const json_t *list = NULL;
-    json_t *seen;
-    size_t mark, i;
+    json_t *seen = json_object();
     int r;
 
-    r = schema_field_array(c, shot, "characters", false, &list);
-    if (r < 0 || !list)
-        return r;
-    mark = schema_enter_key(c, "characters");
-    r = schema_check_count(c, list, SB_MAX_CHARACTERS, "characters");
-    if (r < 0)
-        return r;
-    seen = json_object();
     if (!seen)
         return schema_nomem(c);
-    for (i = 0; i < json_array_size(list); i++) {
-        const json_t *id = json_array_get(list, i);
-        size_t item = schema_enter_index(c, i);
-
-        r = schema_want_name(c, id);
-        if (r < 0)
-            goto out;
-        if (schema_set_has(seen, id)) {
-            r = schema_reject(c, "duplicate character '%s'", json_string_value(id));
-            goto out;
-        }
-        if (json_object_setn_new(seen, json_string_value(id), json_string_length(id), json_true()) <
-            0) {
-            r = schema_nomem(c);
-            goto out;
-        }
-        schema_leave(c, item);
-    }
-    schema_leave(c, mark);
-    r = 0;
-out:
+    r = schema_check_list(c, shot, "characters", false, SB_MAX_CHARACTERS, "characters",
+                          check_character, seen);
     json_decref(seen);
     return r;
 }
 
-static int check_line(struct schema_check *c, const json_t *line)
+static int check_line(struct schema_check *c, const json_t *line, size_t index, void *ctx)
 {
     const json_t *speaker, *text = NULL;
     const char *kind = NULL;
     size_t mark;
     int r;
 
+    (void)index, (void)ctx;
     r = schema_want_object(c, line);
     if (r < 0)
         return r;
@@ -640,31 +583,13 @@ static int check_line(struct schema_check *c, const json_t *line)
     r = check_enum(c, line, "kind", false, dialogue_kinds, &kind);
     if (r < 0)
         return r;
-    return check_text(c, line, "text", true, SB_MAX_TEXT, &text);
+    return schema_field_text(c, line, "text", true, SB_MAX_TEXT, &text);
 }
 
 static int check_dialogue(struct schema_check *c, const json_t *shot)
 {
-    const json_t *list = NULL;
-    size_t mark, i;
-    int r;
-
-    r = schema_field_array(c, shot, "dialogue", false, &list);
-    if (r < 0 || !list)
-        return r;
-    mark = schema_enter_key(c, "dialogue");
-    r = schema_check_count(c, list, SB_MAX_DIALOGUE, "dialogue lines");
-    if (r < 0)
-        return r;
-    for (i = 0; i < json_array_size(list); i++) {
-        size_t item = schema_enter_index(c, i);
-        r = check_line(c, json_array_get(list, i));
-        if (r < 0)
-            return r;
-        schema_leave(c, item);
-    }
-    schema_leave(c, mark);
-    return 0;
+    return schema_check_list(c, shot, "dialogue", false, SB_MAX_DIALOGUE, "dialogue lines",
+                             check_line, NULL);
 }
 
 static int check_source(struct schema_check *c, const json_t *shot, size_t text_len)
@@ -714,17 +639,15 @@ static int check_custom_value(struct schema_check *c, const json_t *field, const
     const char *type = json_string_value(json_object_get(field, "type"));
     const json_t *options = json_object_get(field, "options");
     double d;
+    int r;
 
     if (json_is_null(value))
         return 0;
     if (type && strcmp(type, "number") == 0)
         return schema_want_number(c, value, &d);
-    if (!json_is_string(value))
-        return schema_reject(c, "must be a string");
-    if (json_string_length(value) > SB_MAX_TEXT)
-        return schema_reject(c, "must be at most %d bytes", SB_MAX_TEXT);
-    if (!utf8_valid(json_string_value(value), json_string_length(value)))
-        return schema_reject(c, "must be valid UTF-8");
+    r = schema_want_text(c, value, SB_MAX_TEXT);
+    if (r < 0)
+        return r;
     if (type && strcmp(type, "choice") == 0) {
         for (size_t i = 0; i < json_array_size(options); i++) {
             if (json_equal(json_array_get(options, i), value))
@@ -763,9 +686,9 @@ static int check_custom(struct schema_check *c, const json_t *shot, const json_t
     return 0;
 }
 
-static int
-check_shot(struct schema_check *c, const json_t *shot, size_t index, struct shot_context *ctx)
+static int check_shot(struct schema_check *c, const json_t *shot, size_t index, void *shot_ctx)
 {
+    struct shot_context *ctx = shot_ctx;
     const json_t *text = NULL;
     const char *id = NULL, *e = NULL;
     double duration = 0;
@@ -791,7 +714,7 @@ check_shot(struct schema_check *c, const json_t *shot, size_t index, struct shot
     r = check_enum(c, shot, "move", false, moves, &e);
     if (r < 0)
         return r;
-    r = check_text(c, shot, "picture", false, SB_MAX_TEXT, &text);
+    r = schema_field_text(c, shot, "picture", false, SB_MAX_TEXT, &text);
     if (r < 0)
         return r;
     r = check_characters(c, shot);
@@ -800,7 +723,7 @@ check_shot(struct schema_check *c, const json_t *shot, size_t index, struct shot
     r = check_dialogue(c, shot);
     if (r < 0)
         return r;
-    r = check_text(c, shot, "sound", false, SB_MAX_TEXT, &text);
+    r = schema_field_text(c, shot, "sound", false, SB_MAX_TEXT, &text);
     if (r < 0)
         return r;
     r = check_enum(c, shot, "transition", false, transitions, &e);
@@ -812,16 +735,16 @@ check_shot(struct schema_check *c, const json_t *shot, size_t index, struct shot
     if (!(duration > 0) || duration > STORYBOARD_MAX_SHOT_SECONDS)
         return schema_reject_key(c, "duration", "must be > 0 and <= %g",
                                  STORYBOARD_MAX_SHOT_SECONDS);
-    r = check_text(c, shot, "notes", false, SB_MAX_TEXT, &text);
+    r = schema_field_text(c, shot, "notes", false, SB_MAX_TEXT, &text);
     if (r < 0)
         return r;
     r = check_source(c, shot, ctx->text_len);
     if (r < 0)
         return r;
-    r = check_text(c, shot, "image_prompt", false, SB_MAX_PROMPT, &text);
+    r = schema_field_text(c, shot, "image_prompt", false, SB_MAX_PROMPT, &text);
     if (r < 0)
         return r;
-    r = check_text(c, shot, "video_prompt", false, SB_MAX_PROMPT, &text);
+    r = schema_field_text(c, shot, "video_prompt", false, SB_MAX_PROMPT, &text);
     if (r < 0)
         return r;
     return check_custom(c, shot, ctx->custom_fields);
@@ -834,8 +757,7 @@ static int sb_check_result(const json_t *config,
 {
     struct schema_check c;
     struct shot_context ctx = { 0 };
-    const json_t *shots = NULL, *text = json_object_get(data, "text");
-    size_t mark, i;
+    const json_t *text = json_object_get(data, "text");
     int r;
 
     schema_check_init(&c, err, -ERR_INVALID_RESULT);
@@ -848,29 +770,16 @@ static int sb_check_result(const json_t *config,
     r = schema_field_attrs(&c, result);
     if (r < 0)
         return r;
-    r = schema_field_array(&c, result, "shots", true, &shots);
-    if (r < 0)
-        return r;
-    mark = schema_enter_key(&c, "shots");
-    r = schema_check_count(&c, shots, STORYBOARD_MAX_SHOTS, "shots");
-    if (r < 0)
-        return r;
     if (json_is_string(text) && utf8_valid(json_string_value(text), json_string_length(text)))
         ctx.text_len = utf8_count(json_string_value(text), json_string_length(text));
     ctx.custom_fields = json_object_get(config, "custom_fields");
     ctx.ids = json_object();
     if (!ctx.ids)
         return schema_nomem(&c);
-    for (i = 0; i < json_array_size(shots); i++) {
-        size_t item = schema_enter_index(&c, i);
-        r = check_shot(&c, json_array_get(shots, i), i, &ctx);
-        if (r < 0)
-            goto out;
-        schema_leave(&c, item);
-    }
-    schema_leave(&c, mark);
-    r = schema_check_done(&c);
-out:
+    r = schema_check_list(&c, result, "shots", true, STORYBOARD_MAX_SHOTS, "shots", check_shot,
+                          &ctx);
+    if (r == 0)
+        r = schema_check_done(&c);
     json_decref(ctx.ids);
     return r;
 }

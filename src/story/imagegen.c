@@ -1,10 +1,9 @@
 /*
  * story imagegen: one image from an OpenAI-compatible images endpoint
- * (see imagegen.h DESIGN).
+ * (see imagegen.h DESIGN); the HTTP exchange itself is http_client.c.
  */
 #include "story/imagegen.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,12 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/json.h"
 #include "core/utf8.h"
+#include "story/http_client.h"
 
-#define IMAGEGEN_DETAIL_MAX 160 /* bytes of an error body quoted in a message */
 #define IMAGEGEN_SIZE       "1024x576"
 
 static void set_err(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -180,59 +178,7 @@ out:
     return r;
 }
 
-/* ---- transport -------------------------------------------------------- */
-
-struct exchange {
-    struct buf body;
-    bool too_big;
-};
-
-static size_t on_write(char *p, size_t size, size_t n, void *ctx)
-{
-    struct exchange *x = ctx;
-    if (buf_add(&x->body, p, size * n) < 0) {
-        x->too_big = x->body.err == -E2BIG;
-        return 0;
-    }
-    return size * n;
-}
-
-/* What an error answer says: its error.message, else the start of the body, one line. */
-static void error_detail(const struct buf *body, char *out, size_t cap)
-{
-    json_t *v = NULL;
-    const char *msg = NULL;
-    if (json_parse(body->p, body->len, JSON_MAX_DEPTH_DEFAULT, &v, NULL) == 0) {
-        const json_t *e = json_object_get(v, "error");
-        msg = json_is_string(e) ? json_string_value(e) : json_get_str(e, "message");
-    }
-    const char *src = msg ? msg : body->p;
-    size_t len = msg ? strlen(msg) : body->len;
-    if (!utf8_valid(src, len)) {
-        snprintf(out, cap, "(%zu bytes, not text)", len);
-        json_decref(v);
-        return;
-    }
-    size_t n = len < cap - 1 ? len : cap - 1;
-    if (n > IMAGEGEN_DETAIL_MAX)
-        n = IMAGEGEN_DETAIL_MAX;
-    while (n > 0 && n < len && ((unsigned char)src[n] & 0xC0) == 0x80)
-        n--;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (unsigned char)src[i] < ' ' ? ' ' : src[i];
-    out[n] = '\0';
-    if (n == 0)
-        snprintf(out, cap, "(empty body)");
-    json_decref(v);
-}
-
-static bool header_safe(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < ' ' || *s == 0x7F)
-            return false;
-    return true;
-}
+/* ---- the request ------------------------------------------------------ */
 
 int story_imagegen(const struct story_imagegen_opts *o,
                    const char *prompt,
@@ -247,114 +193,50 @@ int story_imagegen(const struct story_imagegen_opts *o,
         set_err(err, err_cap, "image generation: base_url, model and prompt are required");
         return -EINVAL;
     }
-    size_t bl = strlen(o->base_url), pl = strlen(prompt);
-    if (bl == 0 || bl > 2000 ||
-        (strncasecmp(o->base_url, "http://", 7) != 0 && strncasecmp(o->base_url, "https://", 8) != 0)) {
+    if (!http_client_url_ok(o->base_url)) {
         set_err(err, err_cap, "image base url '%.64s' is not an http(s) url", o->base_url);
         return -EINVAL;
     }
+    size_t pl = strlen(prompt);
     if (pl == 0 || pl > STORY_IMAGEGEN_PROMPT_MAX || !utf8_valid(prompt, pl)) {
         set_err(err, err_cap, "the prompt is empty, longer than %zu bytes or not UTF-8",
                 STORY_IMAGEGEN_PROMPT_MAX);
         return -EINVAL;
     }
-    if (o->api_key && (!header_safe(o->api_key) || strlen(o->api_key) > 1024)) {
-        set_err(err, err_cap, "image api key has control characters or is longer than 1024 bytes");
+    if (o->api_key &&
+        (!http_client_header_safe(o->api_key) || strlen(o->api_key) > HTTP_CLIENT_KEY_MAX)) {
+        set_err(err, err_cap, "image api key has control characters or is longer than %d bytes",
+                HTTP_CLIENT_KEY_MAX);
         return -EINVAL;
     }
-    long timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : STORY_IMAGEGEN_TIMEOUT_DEFAULT;
-    size_t max_response = o->max_response ? o->max_response : STORY_IMAGEGEN_RESPONSE_DEFAULT;
-    char url[2100], auth[1100];
-    snprintf(url, sizeof(url), "%.*s/images/generations",
-             (int)(o->base_url[bl - 1] == '/' ? bl - 1 : bl), o->base_url);
-
-    json_t *req = json_pack("{s:s,s:s,s:s,s:i,s:s}", "model", o->model, "prompt", prompt, "size",
-                            o->size && o->size[0] ? o->size : IMAGEGEN_SIZE, "n", 1,
-                            "response_format", "b64_json");
-    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
-    struct curl_slist *h = NULL, *t;
-    struct exchange x = { 0 };
-    buf_init(&x.body, max_response);
-    CURL *c = NULL;
-    int r = -ENOMEM;
+    char url[HTTP_CLIENT_URL_MAX + 100];
+    http_client_url(url, sizeof(url), o->base_url, "/images/generations");
+    json_t *body_json = json_pack("{s:s,s:s,s:s,s:i,s:s}", "model", o->model, "prompt", prompt,
+                                  "size", o->size && o->size[0] ? o->size : IMAGEGEN_SIZE, "n", 1,
+                                  "response_format", "b64_json");
+    char *body = body_json ? json_dumps(body_json, JSON_COMPACT) : NULL;
+    json_decref(body_json);
     if (!body) {
         set_err(err, err_cap, "out of memory");
-        goto out;
+        return -ENOMEM;
     }
-    static const char *const fixed[] = { "Content-Type: application/json", "Accept: application/json",
-                                         "Expect:", NULL };
-    for (size_t i = 0; fixed[i]; i++) {
-        if (!(t = curl_slist_append(h, fixed[i]))) {
-            set_err(err, err_cap, "out of memory");
-            goto out;
-        }
-        h = t;
-    }
-    if (o->api_key && o->api_key[0]) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->api_key);
-        if (!(t = curl_slist_append(h, auth))) {
-            set_err(err, err_cap, "out of memory");
-            goto out;
-        }
-        h = t;
-    }
-    c = curl_easy_init();
-    if (!c) {
-        set_err(err, err_cap, "out of memory");
-        goto out;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_response);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "annotd/" ANNOTD_VERSION);
-    char cerr[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-
-    if (rc == CURLE_OK && status >= 200 && status < 300) {
-        r = story_imagegen_parse(x.body.p, x.body.len, max_response, out, ret_mime, model_out,
-                                 model_cap, err, err_cap);
+    struct http_client_post req = {
+        .what = "image",
+        .url = url,
+        .body = body,
+        .api_key = o->api_key,
+        .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : STORY_IMAGEGEN_TIMEOUT_DEFAULT,
+        .max_response = o->max_response ? o->max_response : STORY_IMAGEGEN_RESPONSE_DEFAULT,
+    };
+    struct http_client_answer answer;
+    int r = http_client_post(&req, &answer, err, err_cap);
+    if (r == 0) {
+        r = story_imagegen_parse(answer.body.p, answer.body.len, req.max_response, out, ret_mime,
+                                 model_out, model_cap, err, err_cap);
         if (r == 0 && model_out && model_cap && !model_out[0])
             snprintf(model_out, model_cap, "%s", o->model);
-    } else if (rc == CURLE_OK) {
-        char detail[IMAGEGEN_DETAIL_MAX + 32];
-        error_detail(&x.body, detail, sizeof(detail));
-        set_err(err, err_cap, "image endpoint answered %ld: %s", status, detail);
-        r = -EPROTO;
-    } else if (x.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-        set_err(err, err_cap, "image answer is larger than %zu bytes", max_response);
-        r = -E2BIG;
-    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-        set_err(err, err_cap, "image endpoint timed out after %ld s", (timeout_ms + 999) / 1000);
-        r = -ETIMEDOUT;
-    } else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-               rc == CURLE_COULDNT_RESOLVE_PROXY) {
-        set_err(err, err_cap, "image endpoint unreachable: %s", cerr[0] ? cerr : curl_easy_strerror(rc));
-        r = -ECONNREFUSED;
-    } else if (rc == CURLE_OUT_OF_MEMORY || x.body.err == -ENOMEM) {
-        set_err(err, err_cap, "out of memory");
-        r = -ENOMEM;
-    } else {
-        set_err(err, err_cap, "image endpoint failed: %s", cerr[0] ? cerr : curl_easy_strerror(rc));
-        r = -EIO;
     }
-out:
-    if (c)
-        curl_easy_cleanup(c);
-    curl_slist_free_all(h);
+    http_client_answer_release(&answer);
     free(body);
-    buf_release(&x.body);
     return r;
 }

@@ -1,6 +1,7 @@
 /*
  * story llm: the LLM shot drafter over an OpenAI-compatible
- * chat-completions endpoint (see llm.h DESIGN).
+ * chat-completions endpoint (see llm.h DESIGN); the HTTP exchange itself
+ * is http_client.c.
  */
 #include "story/llm.h"
 
@@ -19,12 +20,12 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/utf8.h"
+#include "story/http_client.h"
 
 #define LLM_FIELD_MAX    8192 /* bytes of one string field of a shot */
 #define LLM_DURATION_MAX 600.0
 #define LLM_BACKOFF_MS   250L
 #define LLM_BACKOFF_MAX  4000L
-#define LLM_DETAIL_MAX   160 /* bytes of an error body quoted in a message */
 
 /* ---- URL policy ------------------------------------------------------- */
 
@@ -157,50 +158,6 @@ static void set_err(char *err, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, cap, fmt, ap);
     va_end(ap);
-}
-
-/* Seconds for a message: "60 s", "0.3 s". */
-static void fmt_seconds(char *out, size_t cap, long ms)
-{
-    if (ms % 1000 == 0)
-        snprintf(out, cap, "%ld s", ms / 1000);
-    else
-        snprintf(out, cap, "%.1f s", (double)ms / 1000.0);
-}
-
-/*
- * What an error answer says, for a message: its error.message when it is
- * OpenAI-style JSON, else the start of the body, one line, cut at a code
- * point boundary.
- */
-static void error_detail(const struct buf *body, char *out, size_t cap)
-{
-    json_t *v = NULL;
-    const char *msg = NULL;
-    if (json_parse(body->p, body->len, JSON_MAX_DEPTH_DEFAULT, &v, NULL) == 0) {
-        const json_t *e = json_object_get(v, "error");
-        msg = json_is_string(e) ? json_string_value(e) : json_get_str(e, "message");
-        if (!msg)
-            msg = json_get_str(v, "message");
-    }
-    const char *src = msg ? msg : body->p;
-    size_t len = msg ? strlen(msg) : body->len;
-    if (!utf8_valid(src, len)) {
-        snprintf(out, cap, "(%zu bytes, not text)", len);
-        json_decref(v);
-        return;
-    }
-    size_t n = len < cap - 1 ? len : cap - 1;
-    if (n > LLM_DETAIL_MAX)
-        n = LLM_DETAIL_MAX;
-    while (n > 0 && n < len && ((unsigned char)src[n] & 0xC0) == 0x80)
-        n--;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (unsigned char)src[i] < ' ' ? ' ' : src[i];
-    out[n] = '\0';
-    if (n == 0)
-        snprintf(out, cap, "(empty body)");
-    json_decref(v);
 }
 
 /* ---- the prompt ------------------------------------------------------- */
@@ -561,46 +518,9 @@ enum outcome {
     OUT_FAIL,
 };
 
-struct exchange {
-    struct buf body;
-    bool too_big;
-    long retry_after_ms; /* from a 429's Retry-After, else -1 */
-};
-
-static size_t on_write(char *p, size_t size, size_t n, void *ctx)
-{
-    struct exchange *x = ctx;
-    if (buf_add(&x->body, p, size * n) < 0) {
-        x->too_big = x->body.err == -E2BIG;
-        return 0;
-    }
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ctx)
-{
-    struct exchange *x = ctx;
-    size_t len = size * n;
-    static const char name[] = "retry-after:";
-    if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-        const char *v = p + sizeof(name) - 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        if (isdigit((unsigned char)*v)) {
-            long s = strtol(v, NULL, 10);
-            x->retry_after_ms = s > LLM_BACKOFF_MAX / 1000 ? LLM_BACKOFF_MAX : s * 1000;
-        }
-    }
-    return len;
-}
-
 struct attempt {
     const struct story_llm_opts *o;
-    const char *url;
-    const char *body;
-    struct curl_slist *headers;
-    long timeout_ms;
-    size_t max_response;
+    struct http_client_post req;
     struct check check;
     /* results */
     int code;
@@ -667,14 +587,6 @@ out:
     return out;
 }
 
-/* libcurl's progress callback: non-zero aborts the transfer. */
-static int on_xferinfo(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    const struct story_llm_opts *o = ctx;
-    return o->stop && o->stop(o->stop_ctx) ? 1 : 0;
-}
-
 static bool stopping(const struct story_llm_opts *o)
 {
     return o->stop && o->stop(o->stop_ctx);
@@ -682,77 +594,22 @@ static bool stopping(const struct story_llm_opts *o)
 
 static enum outcome attempt_once(struct attempt *a)
 {
-    char *err = a->check.err;
-    size_t cap = a->check.err_cap;
-    struct exchange x = { .retry_after_ms = -1 };
-    buf_init(&x.body, a->max_response);
-    a->retry_after_ms = -1;
-    CURL *c = curl_easy_init();
-    if (!c) {
-        set_err(err, cap, "out of memory");
-        a->code = -ENOMEM;
-        return OUT_FAIL;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, a->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, a->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)a->max_response);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, a->headers);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, a->body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(a->body));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "annotd/" ANNOTD_VERSION);
-    if (a->o->stop) {
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, a->o);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    }
-    char cerr[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-
+    struct http_client_answer answer;
     enum outcome out = OUT_FAIL;
-    char secs[32], detail[LLM_DETAIL_MAX + 32];
-    if (rc == CURLE_OK && status >= 200 && status < 300) {
-        out = take_answer(a, &x.body);
-    } else if (rc == CURLE_OK) {
-        error_detail(&x.body, detail, sizeof(detail));
-        set_err(err, cap, "llm endpoint answered %ld: %s", status, detail);
-        a->code = -EPROTO;
-        a->retry_after_ms = x.retry_after_ms;
-        out = status == 429 || status >= 500 ? OUT_RETRY : OUT_FAIL;
-    } else if (x.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-        set_err(err, cap, "llm answer is larger than %zu bytes", a->max_response);
-        a->code = -E2BIG;
-    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-        fmt_seconds(secs, sizeof(secs), a->timeout_ms);
-        set_err(err, cap, "llm endpoint timed out after %s", secs);
-        a->code = -ETIMEDOUT;
-        out = OUT_RETRY;
-    } else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-               rc == CURLE_COULDNT_RESOLVE_PROXY) {
-        set_err(err, cap, "llm endpoint unreachable: %s", cerr[0] ? cerr : curl_easy_strerror(rc));
-        a->code = -ECONNREFUSED;
-    } else if (rc == CURLE_OUT_OF_MEMORY || x.body.err == -ENOMEM) {
-        set_err(err, cap, "out of memory");
-        a->code = -ENOMEM;
+    int r = http_client_post(&a->req, &answer, a->check.err, a->check.err_cap);
+
+    a->retry_after_ms = -1;
+    if (r == 0) {
+        out = take_answer(a, &answer.body);
     } else {
-        set_err(err, cap, "llm endpoint failed: %s", cerr[0] ? cerr : curl_easy_strerror(rc));
-        a->code = -EIO;
-        if (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
-            rc == CURLE_PARTIAL_FILE)
+        a->code = r;
+        if (answer.transient)
             out = OUT_RETRY;
+        if (answer.retry_after_ms >= 0)
+            a->retry_after_ms =
+                answer.retry_after_ms > LLM_BACKOFF_MAX ? LLM_BACKOFF_MAX : answer.retry_after_ms;
     }
-    buf_release(&x.body);
+    http_client_answer_release(&answer);
     return out;
 }
 
@@ -800,14 +657,6 @@ static json_t *cast_ids(const json_t *cast, char *err, size_t cap, int *ret_code
     return ids;
 }
 
-static bool header_safe(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < ' ' || *s == 0x7F)
-            return false;
-    return true;
-}
-
 int story_llm_draft(const struct story_llm_opts *o,
                     const char *scene_text,
                     const json_t *cast,
@@ -832,13 +681,11 @@ int story_llm_draft(const struct story_llm_opts *o,
         set_err(err, err_cap, "scene text is empty or not UTF-8");
         return -EINVAL;
     }
-    if (o->api_key && !header_safe(o->api_key)) {
+    if (o->api_key && !http_client_header_safe(o->api_key)) {
         set_err(err, err_cap, "llm api key contains control characters");
         return -EINVAL;
     }
-    size_t bl = strlen(o->base_url);
-    if (bl > 2000 || (strncasecmp(o->base_url, "http://", 7) != 0 &&
-                      strncasecmp(o->base_url, "https://", 8) != 0)) {
+    if (!http_client_url_ok(o->base_url)) {
         set_err(err, err_cap, "llm base url '%.64s' is not an http(s) url", o->base_url);
         return -EINVAL;
     }
@@ -852,50 +699,34 @@ int story_llm_draft(const struct story_llm_opts *o,
             set_err(err, err_cap, "out of memory");
         return code;
     }
+    char url[HTTP_CLIENT_URL_MAX + 100];
+    http_client_url(url, sizeof(url), o->base_url, "/chat/completions");
     struct attempt a = {
         .o = o,
-        .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : STORY_LLM_TIMEOUT_DEFAULT,
-        .max_response = o->max_response ? o->max_response : STORY_LLM_RESPONSE_DEFAULT,
+        .req = { .what = "llm",
+                 .url = url,
+                 .api_key = o->api_key,
+                 .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : STORY_LLM_TIMEOUT_DEFAULT,
+                 .max_response = o->max_response ? o->max_response : STORY_LLM_RESPONSE_DEFAULT,
+                 .stop = o->stop,
+                 .stop_ctx = o->stop_ctx },
         .check = { .cast_ids = ids,
                    .scene_len = utf8_count(scene_text, text_len),
                    .err = err,
                    .err_cap = err_cap },
     };
-    char url[2100], auth[1100];
-    snprintf(url, sizeof(url), "%.*s/chat/completions",
-             (int)(o->base_url[bl - 1] == '/' ? bl - 1 : bl), o->base_url);
-    a.url = url;
     char *body = request_body(o, scene_text, a.check.scene_len, cast, speech_rate);
-    struct curl_slist *h = NULL, *t;
     int r = -ENOMEM;
     if (!body) {
         set_err(err, err_cap, "out of memory");
         goto out;
     }
-    static const char *const fixed[] = { "Content-Type: application/json",
-                                         "Accept: application/json", "Expect:", NULL };
-    for (size_t i = 0; fixed[i]; i++) {
-        if (!(t = curl_slist_append(h, fixed[i]))) {
-            set_err(err, err_cap, "out of memory");
-            goto out;
-        }
-        h = t;
+    if (o->api_key && strlen(o->api_key) > HTTP_CLIENT_KEY_MAX) {
+        set_err(err, err_cap, "llm api key is longer than %d bytes", HTTP_CLIENT_KEY_MAX);
+        r = -EINVAL;
+        goto out;
     }
-    if (o->api_key && o->api_key[0]) {
-        if (strlen(o->api_key) > 1024) {
-            set_err(err, err_cap, "llm api key is longer than 1024 bytes");
-            r = -EINVAL;
-            goto out;
-        }
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->api_key);
-        if (!(t = curl_slist_append(h, auth))) {
-            set_err(err, err_cap, "out of memory");
-            goto out;
-        }
-        h = t;
-    }
-    a.body = body;
-    a.headers = h;
+    a.req.body = body;
 
     int transient_left = o->retries == 0 ? STORY_LLM_RETRIES_DEFAULT : o->retries;
     int malformed_left = 1;
@@ -936,7 +767,6 @@ int story_llm_draft(const struct story_llm_opts *o,
         snprintf(model_out, model_cap, "%s", a.model);
     r = 0;
 out:
-    curl_slist_free_all(h);
     free(body);
     json_decref(ids);
     return r;
