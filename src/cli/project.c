@@ -33,7 +33,7 @@ const char cli_project_create_usage[] =
     "  --data DIR            data dir made by 'annotd init'\n"
     "  --org ID              the org's id\n"
     "  --name NAME           1-200 characters\n"
-    "  --kind KIND           image or text\n"
+    "  --kind KIND           image, text, llm or storyboard\n"
     "  --config CONFIG       JSON text ('{...}') or a file with the config\n"
     "  --overlap N           annotations per task, 1-100 (default 1)\n"
     "  --lease-seconds S     how long a task stays leased, 1-86400 (default 3600)\n"
