@@ -74,6 +74,12 @@ int cli_mkdirs(const char *path);
 char *cli_store_url(const char *data_dir, const char *db_url);
 /* Open the store (creating the data dir when `create`). Logs and returns CLI_FAIL on failure. */
 int cli_open_store(const char *data_dir, const char *db_url, bool create, struct store **ret);
+/* The same with options (their url is ignored: it comes from data_dir and db_url). */
+int cli_open_store_opt(const char *data_dir,
+                       const char *db_url,
+                       bool create,
+                       const struct store_options *opt,
+                       struct store **ret);
 
 /* Read a password from the first line of a file (trailing newline removed). */
 int cli_read_password_file(const char *path, char *out, size_t size);

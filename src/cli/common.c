@@ -131,6 +131,15 @@ int cli_mkdirs(const char *path)
 
 int cli_open_store(const char *data_dir, const char *db_url, bool create, struct store **ret)
 {
+    return cli_open_store_opt(data_dir, db_url, create, NULL, ret);
+}
+
+int cli_open_store_opt(const char *data_dir,
+                       const char *db_url,
+                       bool create,
+                       const struct store_options *base,
+                       struct store **ret)
+{
     int mr;
     if (data_dir && create && (mr = cli_mkdirs(data_dir)) < 0)
         return cli_fail("failed to create data dir '%s': %s", data_dir, strerror(-mr));
@@ -147,7 +156,10 @@ int cli_open_store(const char *data_dir, const char *db_url, bool create, struct
     char *url = cli_store_url(data_dir, db_url);
     if (!url)
         return cli_fail("out of memory");
-    struct store_options opt = { .url = url };
+    struct store_options opt = { 0 };
+    if (base)
+        opt = *base;
+    opt.url = url;
     int r = store_open(&opt, ret);
     if (r < 0) {
         int rc = cli_fail("failed to open store '%s': %s", db_url ? "(--db)" : url,

@@ -39,6 +39,8 @@ const char cli_serve_usage[] =
     "  --data DIR            data dir made by 'annotd init' (default ./data)\n"
     "  --listen ADDR:PORT    address to listen on (default 127.0.0.1:8080; port 0: any free port)\n"
     "  --db URL              database URL (postgresql://...); default: DIR/annotd.db\n"
+    "  --db-timeout TIME     PostgreSQL: a statement unanswered this long fails (503) and its\n"
+    "                        connection is dropped (default 30s; 1s to 1h)\n"
     "  --media DIR           media dir, shared by the nodes of a cluster (default DATA/media)\n"
     "  --media-workers N     threads for image decoding and thumbnails: 1 or 2 (default 2)\n"
     "  --media-queue N       image jobs admitted beyond one per worker; more answer 503 (default 64)\n"
@@ -60,6 +62,7 @@ enum {
     OPT_DATA = 256,
     OPT_LISTEN,
     OPT_DB,
+    OPT_DB_TIMEOUT,
     OPT_MEDIA,
     OPT_MEDIA_WORKERS,
     OPT_MEDIA_QUEUE,
@@ -82,6 +85,7 @@ static const struct option serve_options[] = {
     { "data", required_argument, NULL, OPT_DATA },
     { "listen", required_argument, NULL, OPT_LISTEN },
     { "db", required_argument, NULL, OPT_DB },
+    { "db-timeout", required_argument, NULL, OPT_DB_TIMEOUT },
     { "media", required_argument, NULL, OPT_MEDIA },
     { "media-workers", required_argument, NULL, OPT_MEDIA_WORKERS },
     { "media-queue", required_argument, NULL, OPT_MEDIA_QUEUE },
@@ -220,6 +224,7 @@ int cli_serve(int argc, char **argv)
     enum auth_cost cost = AUTH_COST_INTERACTIVE;
     enum log_level level = LOG_INFO;
     int log_json = 0;
+    struct store_options store_opt = { .db_timeout_ms = 30000 };
 
     if (cli_wants_help(argc, argv)) {
         fputs(cli_serve_usage, stdout);
@@ -239,6 +244,14 @@ int cli_serve(int argc, char **argv)
         case OPT_DB:
             db = optarg;
             break;
+        case OPT_DB_TIMEOUT: {
+            int64_t ms;
+            if (cli_parse_duration(optarg, &ms) < 0 || ms < 1000 || ms > 3600 * 1000)
+                return cli_usage_error(cli_serve_usage,
+                                       "--db-timeout takes a duration of 1s to 1h");
+            store_opt.db_timeout_ms = (unsigned)ms;
+            break;
+        }
         case OPT_MEDIA:
             media_dir = optarg;
             break;
@@ -347,7 +360,7 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     struct store *st;
-    if (cli_open_store(data, db, db != NULL, &st) != CLI_OK) {
+    if (cli_open_store_opt(data, db, db != NULL, &store_opt, &st) != CLI_OK) {
         close(lock_fd);
         return CLI_FAIL;
     }

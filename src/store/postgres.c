@@ -6,12 +6,31 @@
  *   (outside string literals, quoted identifiers and comments) and prepared
  *   once per connection under a per-connection name (PQprepare). Parameters
  *   travel as text (int64 as decimal, NULL as NULL); PostgreSQL infers their
- *   types from the statement. The first step() runs PQexecPrepared and keeps
- *   the whole result; later steps walk its rows. Every multi-row statement
+ *   types from the statement. The first step() sends it
+ *   (PQsendQueryPrepared) and keeps the whole result; later steps walk its
+ *   rows. Every multi-row statement
  *   in store_*.c is paged (LIMIT ?, the export collects at most a page of
  *   tasks and then one task's annotations), so a result is bounded by the
  *   page, not by the table, and several statements may be open at once on
  *   one connection.
+ * - Deadlines: connections are in nonblocking mode and every statement
+ *   (PQsend*, then pg_await(): flush, poll() the socket, PQconsumeInput,
+ *   PQgetResult) must be answered within the store's timeout
+ *   (store_options.db_timeout_ms, `serve --db-timeout`, default 30 s;
+ *   none for the migrations at open). Past it the statement is cancelled
+ *   from a detached thread (PQcancel blocks; at most PG_CANCEL_MAX at
+ *   once) and the connection is marked broken: nothing more is sent on
+ *   it, the caller gets -ERR_UNAVAILABLE (503), and it is closed when
+ *   handed back to the pool, so the pool never holds a connection with a
+ *   result half read. A write transaction so cut short is never committed
+ *   by us (the server rolls it back when the connection goes) unless its
+ *   COMMIT had reached the server: then, as with any connection lost
+ *   during COMMIT, it committed and the client got a 503, not a 2xx.
+ *   Connection attempts are bounded by libpq's connect_timeout (the
+ *   deadline, 2 to 5 s), idle connections by TCP keepalives (a dead peer
+ *   is noticed in about 25 s). This is what bounds a request on a server
+ *   that stopped answering without closing its sockets (a SIGSTOP, a
+ *   network partition), where TCP alone would wait many minutes.
  * - Errors: SQLSTATE 23505 (unique_violation) -> -ERR_CONFLICT; a broken
  *   connection, class 08, 57P01..03 (shutdown, cannot connect now) and
  *   53300 (too many connections) -> -ERR_UNAVAILABLE (HTTP 503);
@@ -22,7 +41,8 @@
  *   so a node rides out a PostgreSQL restart without a restart of its own:
  *   requests fail with -ERR_UNAVAILABLE while the server is down. A
  *   connection that broke while idle in the pool (its BEGIN fails) is
- *   reopened and the transaction begun again, once.
+ *   reopened and the transaction begun again, once (not after a deadline:
+ *   a server that does not answer is not asked twice).
  * - store_read(): BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (one
  *   snapshot), as store_read_begin() holds it across calls for an export
  *   (its snapshot taken at once, as on SQLite).
@@ -51,17 +71,20 @@
  *   waits RELAY_GATHER_MS for more, and sends all it has in one
  *   transaction, packed into as few pg_notify('annotd', ...) payloads as
  *   the 8000-byte limit allows, each headed by this node's id (random,
- *   taken at open). Its queue holds at most RELAY_QUEUE_MAX events: beyond,
- *   the oldest are dropped and a resync notice goes out, locally at once
- *   and to the other nodes with the next send. A failed send drops its
+ *   taken at open; its statements have the pool's deadline). Its queue
+ *   holds at most RELAY_QUEUE_MAX events: beyond, the oldest are dropped
+ *   and a resync notice goes out, locally at once and to the other nodes
+ *   with the next send. A failed send drops its
  *   events, reconnects with backoff (100 ms doubling to 5 s) and begins
  *   the next send with a resync. At close it sends what is queued, for
  *   at most RELAY_FLUSH_MS (then its socket is shut down).
  * - The first store_subscribe() starts the listener: a thread with its
  *   own connection that LISTENs on 'annotd' and publishes the other
  *   nodes' events (payloads headed by this node's id are skipped: they
- *   were delivered at commit) to the local subscribers. When the
- *   connection breaks it reconnects with backoff (100 ms doubling to 5 s)
+ *   were delivered at commit) to the local subscribers. A connection
+ *   silent for LISTEN_PING_MS is pinged (SELECT 1, under a deadline of
+ *   at most 5 s). When the connection breaks, or the ping goes
+ *   unanswered, it reconnects with backoff (100 ms doubling to 5 s)
  *   and then publishes a resync notice (org 0, topic "*"): notifications
  *   sent meanwhile are lost. A pipe wakes it at close.
  * - No store_backup(): -ENOTSUP. Back up a PostgreSQL store with pg_dump
@@ -70,7 +93,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,12 +113,15 @@
 
 enum {
     PG_POOL_SIZE = 8,
-    PG_POOL_WAIT_MS = 10000, /* waiting longer than this for a connection: 503 */
-    PG_MAX_ATTEMPTS = 5,     /* runs of a write transaction that meets 40001/40P01 */
-    PG_CONNECT_TIMEOUT_S = 5,
-    RELAY_GATHER_MS = 20,    /* the relay waits this long for more events to send at once */
-    RELAY_QUEUE_MAX = 10000, /* events waiting for the relay; beyond: drop oldest, resync */
-    RELAY_FLUSH_MS = 2000,   /* at close, the relay's last send may take this long */
+    PG_POOL_WAIT_MS = 10000,  /* waiting longer than this for a connection: 503 */
+    PG_MAX_ATTEMPTS = 5,      /* runs of a write transaction that meets 40001/40P01 */
+    PG_CONNECT_TIMEOUT_S = 5, /* at most; less with a shorter statement deadline (not below 2) */
+    PG_DB_TIMEOUT_MS = 30000, /* a statement's deadline unless store_options says otherwise */
+    PG_CANCEL_MAX = 4,        /* cancel requests in flight at once (per process); more: skipped */
+    LISTEN_PING_MS = 30000,   /* the listener checks a silent connection this often */
+    RELAY_GATHER_MS = 20,     /* the relay waits this long for more events to send at once */
+    RELAY_QUEUE_MAX = 10000,  /* events waiting for the relay; beyond: drop oldest, resync */
+    RELAY_FLUSH_MS = 2000,    /* at close, the relay's last send may take this long */
 };
 
 #define RESYNC_JSON "{\"type\":\"resync\"}"
@@ -105,10 +133,13 @@ enum {
 
 /* A pooled connection: the generic part first, so that a db_conn * is one. */
 struct pg_conn {
-    struct db_conn base; /* base.handle: the PGconn */
+    struct db_conn base; /* base.handle: the PGconn (nonblocking mode) */
     unsigned next_name;  /* statement names s1, s2 ... on this connection */
+    int timeout_ms;      /* each statement's deadline; 0: none (migrations at open) */
     bool retry;          /* 40001/40P01 met in this transaction */
     bool closing;        /* finalize without DEALLOCATE */
+    bool broken;         /* socket failed or deadline passed: never used again, closed on return */
+    bool timed_out;      /* a deadline passed (the server may be up but not answering) */
 };
 
 struct param {
@@ -142,7 +173,7 @@ static bool sqlstate_is(const char *state, const char *want)
 static int pg_err(struct pg_conn *c, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (!c->base.handle || PQstatus(pq(c)) != CONNECTION_OK)
+    if (c->broken || !c->base.handle || PQstatus(pq(c)) != CONNECTION_OK)
         return -ERR_UNAVAILABLE;
     if (!state)
         return res ? -ERR_STORE : -ENOMEM; /* libpq returns NULL when out of memory */
@@ -166,6 +197,152 @@ static int pg_err(struct pg_conn *c, const PGresult *res)
     if (sqlstate_is(state, "22021") || sqlstate_is(state, "22P05"))
         return -EINVAL; /* bytes that are not valid text */
     return -ERR_STORE;
+}
+
+/* ---- statements under a deadline ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until conn's socket is readable (or writable too, when `out`) or
+ * the deadline (CLOCK_MONOTONIC ms; INT64_MAX: none) passes.
+ * Returns 1: ready, 0: the deadline passed, negative errno: failed.
+ */
+static int sock_wait(PGconn *conn, bool out, int64_t deadline)
+{
+    int fd = PQsocket(conn);
+    if (fd < 0)
+        return -EBADF;
+    for (;;) {
+        int ms = -1;
+        if (deadline != INT64_MAX) {
+            int64_t left = deadline - mono_ms();
+            if (left <= 0)
+                return 0;
+            ms = left > INT_MAX ? INT_MAX : (int)left;
+        }
+        struct pollfd p = { .fd = fd, .events = (short)(POLLIN | (out ? POLLOUT : 0)) };
+        int n = poll(&p, 1, ms);
+        if (n > 0)
+            return 1;
+        if (n == 0)
+            return 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static atomic_int cancels_running; /* per process: cancel threads outlive connections and stores */
+
+static void *cancel_main(void *arg)
+{
+    PGcancel *k = arg;
+    char err[256];
+    PQcancel(k, err, sizeof(err)); /* best effort: the connection is dropped anyway */
+    PQfreeCancel(k);
+    atomic_fetch_sub(&cancels_running, 1);
+    return NULL;
+}
+
+/*
+ * Ask the server to stop the statement running on conn, from a detached
+ * thread: PQcancel blocks (it connects to the server and waits for it to
+ * hang up), and a server that stopped answering would hold the caller. At
+ * most PG_CANCEL_MAX at once; beyond, the dropped connection is the only
+ * signal (the server aborts the transaction when it sees it).
+ */
+static void cancel_async(PGconn *conn)
+{
+    if (atomic_fetch_add(&cancels_running, 1) >= PG_CANCEL_MAX) {
+        atomic_fetch_sub(&cancels_running, 1);
+        return;
+    }
+    PGcancel *k = PQgetCancel(conn);
+    pthread_attr_t attr;
+    pthread_t t;
+    bool started = false;
+    if (k && pthread_attr_init(&attr) == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        started = pthread_create(&t, &attr, cancel_main, k) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!started) {
+        PQfreeCancel(k);
+        atomic_fetch_sub(&cancels_running, 1);
+    }
+}
+
+/*
+ * After a PQsend*() (`sent`: it returned 1): flush the request and collect
+ * its results, all within c->timeout_ms. Returns the last result (the
+ * first error wins over later results), as PQexec would, or NULL: not
+ * sent (out of memory, or the connection is bad), the socket failed, or
+ * the deadline passed. In the last two cases c is marked broken: its
+ * protocol state is unknown (a result half read), so it is never used
+ * again and pool_put()/tx_begin() close it; on a deadline the statement
+ * is also cancelled (cancel_async). A write transaction cut short so is
+ * never committed by us: the server rolls it back when the connection
+ * goes, unless its COMMIT had already reached it (the caller then answers
+ * 503 for a transaction that did commit, as for any connection lost
+ * during COMMIT).
+ */
+static PGresult *pg_await(struct pg_conn *c, bool sent)
+{
+    if (!sent)
+        return NULL;
+    PGconn *conn = pq(c);
+    int64_t deadline = c->timeout_ms > 0 ? mono_ms() + c->timeout_ms : INT64_MAX;
+    int w = 1;
+    for (;;) { /* flush: libpq asks us to read too while it cannot write */
+        int f = PQflush(conn);
+        if (f == 0)
+            break;
+        if (f < 0 || (w = sock_wait(conn, true, deadline)) < 0 || (w > 0 && !PQconsumeInput(conn)))
+            goto failed;
+        if (w == 0)
+            goto expired;
+    }
+    PGresult *last = NULL;
+    for (;;) {
+        while (PQisBusy(conn)) {
+            w = sock_wait(conn, false, deadline);
+            if (w == 0) {
+                PQclear(last);
+                goto expired;
+            }
+            if (w < 0 || !PQconsumeInput(conn)) {
+                PQclear(last);
+                goto failed;
+            }
+        }
+        PGresult *res = PQgetResult(conn);
+        if (!res)
+            break;
+        if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+            PQclear(res);
+        } else {
+            PQclear(last);
+            last = res;
+        }
+    }
+    return last;
+expired:
+    c->timed_out = true;
+    cancel_async(conn);
+failed:
+    c->broken = true;
+    return NULL;
+}
+
+/* PQexec(sql) under the deadline. */
+static PGresult *pg_query(struct pg_conn *c, const char *sql)
+{
+    return pg_await(c, !c->broken && PQsendQuery(pq(c), sql));
 }
 
 /*
@@ -233,7 +410,7 @@ static int pg_prepare(struct db_conn *dc, const char *sql, struct db_stmt **ret)
             return -ENOMEM;
         }
     }
-    PGresult *res = PQprepare(pq(c), s->name, text, nparams, NULL);
+    PGresult *res = pg_await(c, !c->broken && PQsendPrepare(pq(c), s->name, text, nparams, NULL));
     free(text);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         int r = pg_err(c, res);
@@ -267,11 +444,11 @@ static void pg_finalize(struct db_stmt *s)
     PQclear(s->res);
     struct pg_conn *c = s->conn;
     /* forget the server's copy unless the connection is going away anyway */
-    if (!c->closing && c->base.handle && PQstatus(pq(c)) == CONNECTION_OK &&
+    if (!c->closing && !c->broken && c->base.handle && PQstatus(pq(c)) == CONNECTION_OK &&
         PQtransactionStatus(pq(c)) != PQTRANS_INERROR) {
         char sql[32];
         snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
-        PQclear(PQexec(pq(c), sql));
+        PQclear(pg_query(c, sql));
     }
     for (int i = 0; i < s->nparams; i++)
         free(s->params[i].p);
@@ -330,7 +507,9 @@ static int pg_step(struct db_stmt *s)
     if (!s->res) {
         if (s->err)
             return s->err;
-        PGresult *res = PQexecPrepared(pq(s->conn), s->name, s->nparams, s->values, NULL, NULL, 0);
+        struct pg_conn *c = s->conn;
+        PGresult *res = pg_await(c, !c->broken && PQsendQueryPrepared(pq(c), s->name, s->nparams,
+                                                                      s->values, NULL, NULL, 0));
         ExecStatusType st = PQresultStatus(res);
         if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
             int r = pg_err(s->conn, res);
@@ -397,7 +576,7 @@ static const char *pg_col_name(struct db_stmt *s, int i)
 static int pg_exec(struct db_conn *dc, const char *sql)
 {
     struct pg_conn *c = (struct pg_conn *)dc;
-    PGresult *res = PQexec(pq(c), sql);
+    PGresult *res = pg_query(c, sql);
     ExecStatusType st = PQresultStatus(res);
     int r = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : pg_err(c, res);
     PQclear(res);
@@ -431,23 +610,38 @@ static void notice_ignore(void *arg, const char *message)
     (void)message;
 }
 
-static int conn_open(const char *url, struct pg_conn *c)
+/*
+ * Connect c (closed) to url, as `app` (application_name); its statements
+ * get timeout_ms each (0: none).
+ */
+static int conn_open(const char *url, const char *app, int timeout_ms, struct pg_conn *c)
 {
+    /* the whole handshake within the deadline (libpq's connect_timeout: whole seconds, >= 2) */
+    int connect_s = timeout_ms > 0 ? (timeout_ms + 999) / 1000 : PG_CONNECT_TIMEOUT_S;
+    if (connect_s > PG_CONNECT_TIMEOUT_S)
+        connect_s = PG_CONNECT_TIMEOUT_S;
+    if (connect_s < 2)
+        connect_s = 2;
     char timeout[16];
-    snprintf(timeout, sizeof(timeout), "%d", PG_CONNECT_TIMEOUT_S);
+    snprintf(timeout, sizeof(timeout), "%d", connect_s);
     /*
      * later keywords win: the URL's own settings override these defaults.
-     * Keepalives and tcp_user_timeout end a request on a vanished network
-     * peer in about 30 s instead of never.
+     * Keepalives (first probe after 10 s idle, then every 5 s, 3 missed:
+     * dead) notice a vanished peer on an idle connection (the listener's,
+     * a pooled one) in about 25 s; tcp_user_timeout ends a send that the
+     * peer never acknowledges after 30 s. A peer that is up but does not
+     * answer (a stopped server: its kernel still acknowledges) is caught
+     * by the statement deadline (pg_await).
      */
     const char *const keys[] = { "connect_timeout", "application_name", "keepalives", "keepalives_idle",
                                  "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname",
                                  NULL };
-    const char *const values[] = { timeout, "annotd", "1", "10", "5", "3", "30000", url, NULL };
+    const char *const values[] = { timeout, app, "1", "10", "5", "3", "30000", url, NULL };
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (!conn)
         return -ENOMEM;
-    if (PQstatus(conn) != CONNECTION_OK) {
+    /* nonblocking: PQsend*() never blocks; pg_await() flushes, under the deadline */
+    if (PQstatus(conn) != CONNECTION_OK || PQsetnonblocking(conn, 1) != 0) {
         PQfinish(conn);
         return -ERR_UNAVAILABLE;
     }
@@ -455,6 +649,7 @@ static int conn_open(const char *url, struct pg_conn *c)
     memset(c, 0, sizeof(*c));
     c->base.ops = &pg_ops;
     c->base.handle = conn;
+    c->timeout_ms = timeout_ms;
     return 0;
 }
 
@@ -464,14 +659,15 @@ static void conn_close(struct pg_conn *c)
         return;
     c->closing = true;
     db_conn_finalize_all(&c->base);
-    PQfinish(pq(c));
+    PQfinish(pq(c)); /* its goodbye is sent without blocking (nonblocking mode) */
     c->base.handle = NULL;
     c->closing = false;
+    c->broken = c->timed_out = false;
 }
 
 static bool conn_broken(const struct pg_conn *c)
 {
-    return !c->base.handle || PQstatus(pq(c)) != CONNECTION_OK;
+    return c->broken || !c->base.handle || PQstatus(pq(c)) != CONNECTION_OK;
 }
 
 /* ---- the pool ---- */
@@ -479,6 +675,7 @@ static bool conn_broken(const struct pg_conn *c)
 struct pg_store {
     struct store base;
     char *url;
+    int timeout_ms; /* each statement's deadline (store_options.db_timeout_ms); 0: none */
     pthread_mutex_t lock;
     pthread_cond_t freed;
     struct pg_conn conns[PG_POOL_SIZE];
@@ -540,7 +737,7 @@ static int pool_get(struct pg_store *s, struct pg_conn **ret)
 
     if (conn_broken(c)) {
         conn_close(c);
-        int r = conn_open(s->url, c);
+        int r = conn_open(s->url, "annotd", s->timeout_ms, c);
         if (r < 0) {
             pthread_mutex_lock(&s->lock);
             s->busy[c - s->conns] = false;
@@ -549,6 +746,7 @@ static int pool_get(struct pg_store *s, struct pg_conn **ret)
             return r;
         }
     }
+    c->timeout_ms = s->timeout_ms;
     *ret = c;
     return 0;
 }
@@ -574,10 +772,10 @@ static int tx_begin(struct pg_store *s, struct pg_conn *c, const char *begin)
 {
     c->retry = false;
     int r = pg_exec(&c->base, begin);
-    if (r >= 0 || !conn_broken(c))
-        return r;
+    if (r >= 0 || !conn_broken(c) || c->timed_out)
+        return r; /* a server that does not answer: no second wait */
     conn_close(c);
-    r = conn_open(s->url, c);
+    r = conn_open(s->url, "annotd", s->timeout_ms, c);
     if (r < 0)
         return r;
     return pg_exec(&c->base, begin);
@@ -586,7 +784,7 @@ static int tx_begin(struct pg_store *s, struct pg_conn *c, const char *begin)
 /* COMMIT; a transaction that an ignored error aborted comes back as ROLLBACK. */
 static int tx_commit(struct pg_conn *c)
 {
-    PGresult *res = PQexec(pq(c), "COMMIT");
+    PGresult *res = pg_query(c, "COMMIT");
     int r = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         r = pg_err(c, res);
@@ -747,31 +945,20 @@ static void pg_read_end(struct store_tx *tx)
 
 /* ---- the events listener ---- */
 
-/* A connection that LISTENs on 'annotd', or NULL. */
-static PGconn *listen_open(const char *url)
+/* Connect c (closed) and LISTEN on 'annotd'. */
+static int listen_open(struct pg_store *s, struct pg_conn *c)
 {
-    char timeout[16];
-    snprintf(timeout, sizeof(timeout), "%d", PG_CONNECT_TIMEOUT_S);
-    /* keepalives: notice a peer that vanished without closing */
-    const char *const keys[] = {
-        "connect_timeout", "application_name", "keepalives", "keepalives_idle", "dbname", NULL,
-    };
-    const char *const values[] = { timeout, "annotd listener", "1", "30", url, NULL };
-    PGconn *conn = PQconnectdbParams(keys, values, 1);
-    if (!conn)
-        return NULL;
-    PGresult *res = NULL;
-    if (PQstatus(conn) == CONNECTION_OK) {
-        PQsetNoticeProcessor(conn, notice_ignore, NULL);
-        res = PQexec(conn, "LISTEN annotd");
-    }
-    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok) {
-        PQfinish(conn);
-        return NULL;
-    }
-    return conn;
+    /* its statements are LISTEN and a ping: a few seconds is plenty (and bounds the close) */
+    int timeout_ms = s->timeout_ms > 0 && s->timeout_ms < PG_CONNECT_TIMEOUT_S * 1000
+                         ? s->timeout_ms
+                         : PG_CONNECT_TIMEOUT_S * 1000;
+    int r = conn_open(s->url, "annotd listener", timeout_ms, c);
+    if (r < 0)
+        return r;
+    r = pg_exec(&c->base, "LISTEN annotd");
+    if (r < 0)
+        conn_close(c);
+    return r;
 }
 
 static void listen_publish(struct pg_store *s, PGnotify *n)
@@ -788,55 +975,74 @@ static void listen_publish(struct pg_store *s, PGnotify *n)
         store_events_publish(&s->base, org, topic, json);
 }
 
-/* Wait up to ms for the close; true when it came. */
-static bool listen_wait_stop(struct pg_store *s, int fd, int ms)
+enum listen_wake { LISTEN_STOP, LISTEN_IDLE, LISTEN_INPUT };
+
+/* Wait up to ms for the close or input on fd (-1: none). */
+static enum listen_wake listen_wait(struct pg_store *s, int fd, int ms)
 {
     struct pollfd p[2] = { { .fd = s->listen_wake[0], .events = POLLIN },
                            { .fd = fd, .events = POLLIN } };
     int n = poll(p, fd >= 0 ? 2 : 1, ms);
-    return n > 0 && p[0].revents;
+    if (n > 0 && p[0].revents)
+        return LISTEN_STOP;
+    return n > 0 ? LISTEN_INPUT : LISTEN_IDLE;
 }
 
+/*
+ * Receive notifications; a connection that fails, or stays silent for
+ * LISTEN_PING_MS and then does not answer a ping within its deadline (a
+ * server stopped, or gone behind a network partition), is dropped and
+ * opened again with backoff, and a resync notice goes out.
+ */
 static void *listener_main(void *arg)
 {
     struct pg_store *s = arg;
-    PGconn *conn = NULL;
+    struct pg_conn c;
+    memset(&c, 0, sizeof(c));
     int backoff_ms = 100;
     bool lost = false; /* a connection broke: events may have been missed */
     for (;;) {
-        if (!conn) {
-            conn = listen_open(s->url);
+        if (!c.base.handle) {
+            int r = listen_open(s, &c);
             pthread_mutex_lock(&s->lock);
             s->listen_tried = true;
             pthread_cond_broadcast(&s->listen_cond);
             pthread_mutex_unlock(&s->lock);
-            if (!conn) {
+            if (r < 0) {
                 lost = true;
-                if (listen_wait_stop(s, -1, backoff_ms))
+                if (listen_wait(s, -1, backoff_ms) == LISTEN_STOP)
                     break;
                 backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
                 continue;
             }
             backoff_ms = 100;
             if (lost)
-                store_events_publish(&s->base, 0, "*", "{\"type\":\"resync\"}");
+                store_events_publish(&s->base, 0, "*", RESYNC_JSON);
             lost = false;
         }
-        if (listen_wait_stop(s, PQsocket(conn), 60000))
+        enum listen_wake w = listen_wait(s, PQsocket(pq(&c)), LISTEN_PING_MS);
+        if (w == LISTEN_STOP)
             break;
-        if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
-            PQfinish(conn);
-            conn = NULL;
+        bool ok;
+        if (w == LISTEN_IDLE) {
+            PGresult *res = pg_query(&c, "SELECT 1");
+            ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+            PQclear(res);
+        } else {
+            ok = PQconsumeInput(pq(&c)) != 0;
+        }
+        if (!ok || conn_broken(&c)) {
+            conn_close(&c);
             lost = true;
             continue;
         }
         PGnotify *n;
-        while ((n = PQnotifies(conn)) != NULL) {
+        while ((n = PQnotifies(pq(&c))) != NULL) {
             listen_publish(s, n);
             PQfreemem(n);
         }
     }
-    PQfinish(conn);
+    conn_close(&c);
     return NULL;
 }
 
@@ -911,14 +1117,9 @@ static int relay_connect(struct pg_store *s, struct pg_conn *c)
     if (!conn_broken(c))
         return 0;
     relay_disconnect(s, c);
-    int r = conn_open(s->url, c);
+    int r = conn_open(s->url, "annotd relay", s->timeout_ms, c);
     if (r < 0)
         return r;
-    r = pg_exec(&c->base, "SET application_name = 'annotd relay'");
-    if (r < 0) {
-        conn_close(c);
-        return r;
-    }
     pthread_mutex_lock(&s->relay_lock);
     s->relay_fd = PQsocket(pq(c));
     pthread_mutex_unlock(&s->relay_lock);
@@ -949,7 +1150,8 @@ static int relay_send(struct pg_store *s,
             break;
         const char *values[1] = { payload->p };
         PGresult *res =
-            PQexecParams(pq(c), "SELECT pg_notify('annotd', $1)", 1, NULL, values, NULL, NULL, 0);
+            pg_await(c, !c->broken && PQsendQueryParams(pq(c), "SELECT pg_notify('annotd', $1)", 1,
+                                                        NULL, values, NULL, NULL, 0));
         if (PQresultStatus(res) != PGRES_TUPLES_OK)
             r = pg_err(c, res);
         PQclear(res);
@@ -1128,7 +1330,6 @@ static int migrate_fn(struct store_tx *tx, void *ctx)
 
 int pg_store_open(const char *url, const struct store_options *opt, struct store **ret)
 {
-    (void)opt;
     if (!PQisthreadsafe())
         return -ENOTSUP;
     struct pg_store *s = calloc(1, sizeof(*s));
@@ -1151,11 +1352,14 @@ int pg_store_open(const char *url, const struct store_options *opt, struct store
     store_event_queue_init(&s->relay_q);
     s->node_id = node_id_new();
 
+    /* migrations may build indexes or wait for another node's: no deadline */
+    s->timeout_ms = 0;
     int r = pg_write(&s->base, migrate_fn, NULL);
     if (r < 0) {
         pg_close(&s->base);
         return r;
     }
+    s->timeout_ms = opt->db_timeout_ms > 0 ? (int)opt->db_timeout_ms : PG_DB_TIMEOUT_MS;
     *ret = &s->base;
     return 0;
 }

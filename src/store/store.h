@@ -42,6 +42,13 @@ struct store_options {
     const char *url;   /* "sqlite:PATH", a plain path, or "postgresql://..." */
     unsigned readers;  /* read connections (default 4) */
     unsigned max_batch; /* SQLite: most ops per group commit (default 256) */
+    /*
+     * PostgreSQL: each statement's deadline in ms (default 30000). A
+     * statement past it fails with -ERR_UNAVAILABLE, its connection is
+     * dropped (a transaction it was in rolls back) and the statement
+     * cancelled; the connection attempt gets as long (2 to 5 s).
+     */
+    unsigned db_timeout_ms;
 };
 
 /* Open (creating if needed) and migrate. -ERR_UNAVAILABLE when unreachable. */

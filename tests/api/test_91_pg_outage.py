@@ -14,11 +14,19 @@ shared one).
   - once the cluster is started again on the same port (pg_ctl start on the
     same data dir), the same node process serves again: no restart;
   - both a clean stop (pg_ctl -m fast: sessions are terminated, 57P01) and a
-    crash (-m immediate) are survived; nothing acknowledged is lost.
+    crash (-m immediate) are survived; nothing acknowledged is lost;
+  - a server that stops answering without closing its sockets (every
+    process of the cluster SIGSTOPped: what a network partition looks like
+    to the node) costs a request at most the statement deadline (the node
+    runs with --db-timeout 2) and a connection attempt (2 s), answered 503,
+    instead of a hang of many minutes; /healthz answers meanwhile; after
+    SIGCONT the node serves again, no transaction is left open on the
+    server, and nothing acknowledged is lost.
 """
 
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -30,7 +38,7 @@ import pytest
 import requests
 
 from conftest import ANNOTD_BIN, ANNOTD_DB, REPO_ROOT, expect, import_tasks, make_project, password_for, unique
-from test_90_two_nodes import Node
+from test_90_two_nodes import Node, psql
 
 pytestmark = pytest.mark.skipif(not ANNOTD_DB, reason="needs PostgreSQL (ANNOTD_DB, scripts/check-pg)")
 
@@ -40,6 +48,8 @@ FAIL_FAST_S = 8.0       # a request while the database is down must answer withi
 REQUEST_TIMEOUT = 20.0  # the client's bound: beyond it the request hangs
 RECOVER_S = 20.0        # the node serves again within this after the cluster is back
 N_TASKS = 3000          # enough for the load test to run through the outage
+DB_TIMEOUT_S = 2        # the node's --db-timeout
+FROZEN_S = 15.0         # a request while the server is stopped (SIGSTOP) must answer within this
 
 
 class Cluster:
@@ -69,6 +79,29 @@ class Cluster:
                         "-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='%s'"
                         " -c fsync=on -c max_connections=200" % (self.port, self.dir), "start"])
 
+    def pids(self):
+        """The postmaster's pid and its children's (every backend and helper), this cluster's only."""
+        postmaster = int(Path(self.dir, "data", "postmaster.pid").read_text().split()[0])
+        children = Path("/proc/%d/task/%d/children" % (postmaster, postmaster)).read_text().split()
+        return postmaster, [int(c) for c in children]
+
+    def freeze(self):
+        """SIGSTOP the postmaster (so it forks no more), then every child: sockets stay open, unanswered."""
+        postmaster, _ = self.pids()
+        os.kill(postmaster, signal.SIGSTOP)
+        _, children = self.pids()
+        for pid in children:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        postmaster, children = self.pids()
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        os.kill(postmaster, signal.SIGCONT)
+
     def remove(self):
         subprocess.run([str(CLUSTER), "stop", self.dir], capture_output=True, timeout=120)
 
@@ -84,7 +117,8 @@ def cluster():
 def node(cluster, tmp_path_factory):
     if not ANNOTD_BIN.exists():
         pytest.exit("annotd binary not found at %s" % ANNOTD_BIN, returncode=2)
-    n = Node(tmp_path_factory.mktemp("outage"), "outage", cluster.url)
+    n = Node(tmp_path_factory.mktemp("outage"), "outage", cluster.url,
+             serve_args=["--db-timeout", str(DB_TIMEOUT_S)])
     n.init()
     n.start()
     yield n
@@ -312,3 +346,111 @@ def test_outage_under_load_loses_nothing_acknowledged(node, cluster, setup):
     for ann_id, v in report["acked"].items():
         assert stored.get(ann_id) == v, (ann_id, v, stored.get(ann_id))
     print("\nunder load: statuses %r, %d acknowledged" % (after, len(report["acked"])))
+
+
+def annotd_open_transactions(url):
+    """annotd's sessions on the server that are inside a transaction (none may be left behind)."""
+    return psql(url, "SELECT pid, application_name, state, left(query, 60) FROM pg_stat_activity"
+                     " WHERE application_name LIKE 'annotd%' AND state LIKE 'idle in transaction%'")
+
+
+def test_stopped_server_answers_503_within_the_deadline(node, cluster, setup):
+    """SIGSTOP every process of the cluster: requests answer 503 after --db-timeout, not never."""
+    s = setup
+    pid_before = node.proc.pid
+    project = make_project(s.owner, overlap=1, lease_seconds=3600)
+    pid = project["id"]
+    recs = [{"key": "f%03d" % i, "data": {"text": "frozen task %d" % i}} for i in range(40)]
+    assert expect(import_tasks(s.owner, pid, recs), 200)["created"] == 40
+    acked = {}  # annotation id -> (task id, result)
+
+    def claim_and_submit(a, tag):
+        aid = expect(a.post("/api/v1/projects/%d/next" % pid), 200)["assignment"]["id"]
+        result = {"classes": ["pos"], "spans": [{"start": 0, "end": 1, "label": "PER", "attrs": {"t": tag}}]}
+        ann = expect(a.post("/api/v1/assignments/%d/submit" % aid, {"result": result}), 201)
+        acked[ann["id"]] = (ann["task"], result)
+
+    for k, a in enumerate(s.annotators):  # every pooled connection open and idle: they all freeze
+        expect(a.get("/api/v1/me"), 200)
+        claim_and_submit(a, "before%d" % k)
+    ann = s.annotators[0]
+    held = expect(ann.post("/api/v1/projects/%d/next" % pid), 200)["assignment"]["id"]
+    t = REQUEST_TIMEOUT
+    frozen_requests = [
+        ("GET /me", lambda: ann.get("/api/v1/me", timeout=t)),
+        ("GET project", lambda: s.owner.get("/api/v1/projects/%d" % pid, timeout=t)),
+        ("GET tasks", lambda: s.owner.get("/api/v1/projects/%d/tasks?limit=5" % pid, timeout=t)),
+        ("POST next", lambda: s.annotators[1].post("/api/v1/projects/%d/next" % pid, timeout=t)),
+        ("POST submit", lambda: ann.post("/api/v1/assignments/%d/submit" % held,
+                                         {"result": {"classes": ["neg"]}}, timeout=t)),
+        ("POST login", lambda: node.api().post("/api/v1/auth/login",
+                                               {"login": s.logins[2], "password": password_for(s.logins[2])},
+                                               timeout=t)),
+        ("GET export", lambda: s.owner.get("/api/v1/projects/%d/export?format=jsonl" % pid, timeout=t)),
+    ]
+
+    def frozen_503(label, r, elapsed):
+        assert elapsed < FROZEN_S, "%s took %.1f s while the server was stopped" % (label, elapsed)
+        detail = "%s -> %d %s" % (label, r.status_code, r.text[:300])
+        assert r.status_code == 503, detail
+        body = r.json()
+        assert set(body) == {"error"} and body["error"]["code"] == "unavailable", detail
+        assert isinstance(body["error"].get("message"), str) and body["error"]["message"], detail
+
+    took_s = []  # (label, seconds) of each request answered while stopped
+    cluster.freeze()
+    try:
+        assert node.alive()
+        # first the pooled connections (their statements meet the deadline), then new
+        # ones (their connection attempt meets connect_timeout), one request at a time
+        for _ in range(2):
+            for label, fn in frozen_requests:
+                r, el = timed(fn)
+                frozen_503(label, r, el)
+                took_s.append((label, round(el, 1)))
+                h, hel = timed(lambda: node.api().get("/healthz", timeout=REQUEST_TIMEOUT))
+                assert h.status_code == 200 and hel < FAIL_FAST_S, ("healthz", h.status_code, hel)
+        # in parallel: one request per pooled connection, and /healthz among them
+        results = []
+
+        def one(a):
+            results.append(timed(lambda: a.post("/api/v1/projects/%d/next" % pid, timeout=REQUEST_TIMEOUT))
+                           + ("parallel next",))
+
+        ths = [threading.Thread(target=one, args=(a,)) for a in s.annotators]
+        for th in ths:
+            th.start()
+        h, hel = timed(lambda: node.api().get("/healthz", timeout=REQUEST_TIMEOUT))
+        for th in ths:
+            th.join(REQUEST_TIMEOUT * 2)
+        assert not any(th.is_alive() for th in ths)
+        assert h.status_code == 200 and hel < FROZEN_S, ("healthz under load", h.status_code, hel)
+        assert len(results) == len(ths)
+        for r, el, label in results:
+            frozen_503(label, r, el)
+            took_s.append((label, round(el, 1)))
+        assert node.alive()
+    finally:
+        cluster.thaw()
+
+    took = wait_until_served(node, s)
+    assert node.alive() and node.proc.pid == pid_before, "the node restarted"
+    # the submit answered 503 was not committed: it goes through now
+    result = {"classes": ["pos"], "spans": [{"start": 0, "end": 1, "label": "PER", "attrs": {"t": "held"}}]}
+    got = expect(ann.post("/api/v1/assignments/%d/submit" % held, {"result": result}), 201)
+    acked[got["id"]] = (got["task"], result)
+    for k, a in enumerate(s.annotators):  # writes succeed on every connection again
+        claim_and_submit(a, "after%d" % k)
+    # nothing acknowledged was lost, and the 503s wrote nothing
+    lines = [json.loads(l) for l in expect(s.owner.get("/api/v1/projects/%d/export?format=jsonl" % pid,
+                                                       timeout=60), 200).decode().splitlines() if l]
+    stored = {a["id"]: (l["task"]["id"], a["result"]) for l in lines for a in l["annotations"]}
+    assert stored == acked, (stored, acked)
+    # the connections cut at their deadline left no transaction open on the server
+    t_end = time.monotonic() + 10
+    open_tx = annotd_open_transactions(cluster.url)
+    while open_tx and time.monotonic() < t_end:  # (the reaper's own, a moment long, may show up)
+        time.sleep(0.2)
+        open_tx = annotd_open_transactions(cluster.url)
+    assert not open_tx, open_tx
+    print("\nstopped server: served again %.2f s after SIGCONT; 503s took %r" % (took, took_s))
