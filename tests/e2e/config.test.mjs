@@ -1,65 +1,15 @@
 // Browser tests of the project config editor (web/src/components/ConfigEditor.tsx,
 // web/src/screens/NewProject.tsx) and the image / zip / CSV import of the
-// project page, on a real annotd (fresh data dir) driven by Debian Chromium.
+// project page, on a real annotd (fresh data dir) driven by Debian Chromium,
+// set up by the shared harness (harness.mjs).
 // Run: `node --test tests/e2e/` after `make build`.
 // Env: ANNOTD_BIN (default build/annotd), CHROMIUM (default /usr/bin/chromium).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { deflateSync } from 'node:zlib';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { useWorkbench, OWNER, OWNER_PW } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const require = createRequire(path.join(ROOT, 'web/package.json'));
-const { chromium } = require('playwright-core');
-
-const BIN = path.resolve(ROOT, process.env.ANNOTD_BIN || 'build/annotd');
-const WEB = path.join(ROOT, 'web/dist');
-const SHOTS = path.join(ROOT, 'screenshots');
-const OWNER = 'admin';
-const OWNER_PW = 'owner-password-123';
-
-let tmp, proc, base, browser, ownerToken;
-let serverLog = '';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function call(method, urlPath, body, token = ownerToken) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined && !Buffer.isBuffer(body)) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + urlPath, {
-    method,
-    headers,
-    body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
-
-async function ok(method, urlPath, body, want = 200, token) {
-  const r = await call(method, urlPath, body, token);
-  assert.equal(r.status, want, `${method} ${urlPath}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
+const h = useWorkbench(async () => {});
 
 /* CRC-32 (PNG chunks); zlib.crc32 is not in Node 18 */
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
@@ -103,46 +53,6 @@ function makePng(w, h) {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
-
-before(async () => {
-  assert.ok(existsSync(BIN), `no annotd binary at ${BIN} (make build)`);
-  assert.ok(existsSync(path.join(WEB, 'index.html')), `no ${WEB}/index.html (make build)`);
-  mkdirSync(SHOTS, { recursive: true });
-  tmp = mkdtempSync(path.join(tmpdir(), 'annotd-e2e-cfg-'));
-  const data = path.join(tmp, 'data');
-  writeFileSync(path.join(tmp, 'pw'), OWNER_PW + '\n');
-  execFileSync(BIN, ['init', '--data', data, '--owner', OWNER, '--password-file', path.join(tmp, 'pw'),
-    '--password-cost', 'min'], { stdio: 'pipe' });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  proc = spawn(BIN, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--password-cost', 'min',
-    '--web', WEB], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr.on('data', (d) => { serverLog += d; });
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    try {
-      if ((await fetch(base + '/healthz')).status === 200) break;
-    } catch { /* not yet */ }
-    assert.ok(Date.now() < deadline, 'annotd did not become healthy\n' + serverLog);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  ownerToken = (await ok('POST', '/api/v1/auth/login', { login: OWNER, password: OWNER_PW }, 200, null)).token;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (proc && proc.exitCode === null) {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
 /* A zip of stored (uncompressed) entries. */
 function makeZip(entries) {
   const locals = [];
@@ -171,11 +81,11 @@ function makeZip(entries) {
 }
 
 async function ownerPage() {
-  const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+  const context = await h.browser.newContext({ viewport: { width: 1300, height: 900 } });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(base + '/');
+  await page.goto(h.base + '/');
   await page.fill('input[name=login]', OWNER);
   await page.fill('input[name=password]', OWNER_PW);
   await page.click('button[type=submit]');
@@ -205,11 +115,11 @@ test('config editor: an image project, image and zip import, the image loads in 
   await page.waitForSelector('[data-testid=cfg-preview] button.img-label[data-label=car]');
   await page.waitForSelector('[data-testid=cfg-preview] button.img-label[data-label=person]');
   await page.waitForSelector('[data-testid=cfg-preview] button[data-tool=polygon]');
-  await shot(page, 'config-editor-image');
+  await h.shot(page, 'config-editor-image');
   await page.click('[data-testid=np-create]');
   await page.waitForSelector('[data-testid=project-page]');
   const id = projectIdOf(page);
-  const stored = await ok('GET', `/api/v1/projects/${id}`);
+  const stored = await h.ok('GET', `/api/v1/projects/${id}`);
   assert.equal(stored.kind, 'image');
   assert.deepEqual(stored.config.tools, ['box', 'polygon']);
   assert.deepEqual(stored.config.labels, [{ name: 'car', color: '#ff0000', hotkey: '1' }, { name: 'person', color: '#1e88e5' }]);
@@ -227,8 +137,8 @@ test('config editor: an image project, image and zip import, the image loads in 
   assert.equal(await page.locator('[data-testid=file-status] li[data-ok="1"]').count(), 2);
   assert.equal(await page.locator('[data-testid=file-status] li[data-ok="0"]').count(), 2);
   assert.match(await page.textContent('[data-testid=import-counts]'), /新建 2 条/);
-  await shot(page, 'config-import-images');
-  let items = (await ok('GET', `/api/v1/projects/${id}/tasks`)).items;
+  await h.shot(page, 'config-import-images');
+  let items = (await h.ok('GET', `/api/v1/projects/${id}/tasks`)).items;
   assert.deepEqual(items.map((t) => t.key).sort(), ['a.png', 'b.png']);
   const a = items.find((t) => t.key === 'a.png');
   assert.equal(a.data.width, 64);
@@ -244,15 +154,15 @@ test('config editor: an image project, image and zip import, the image loads in 
   await page.waitForFunction(() => /新建 1 条/.test(document.querySelector('[data-testid=import-counts]')?.textContent || ''));
   const st = await page.$$eval('[data-testid=file-status] li', (l) => l.map((x) => x.textContent));
   assert.ok(st.some((s) => s.includes('dir/readme.md') && s.includes('跳过')), st.join('|'));
-  items = (await ok('GET', `/api/v1/projects/${id}/tasks`)).items;
+  items = (await h.ok('GET', `/api/v1/projects/${id}/tasks`)).items;
   assert.equal(items.length, 3);
   assert.ok(items.some((t) => t.key === 'dir/c.png'));
 
   // claim a task in the browser: the image loads
-  await page.goto(base + `/projects/${id}/annotate`);
+  await page.goto(h.base + `/projects/${id}/annotate`);
   await page.click('[data-testid=start]');
   await page.waitForSelector('[data-testid=image-stage][data-loaded="1"] canvas');
-  await shot(page, 'config-image-claimed');
+  await h.shot(page, 'config-image-claimed');
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -265,11 +175,11 @@ test('config editor: a text project and a CSV import (quoted comma, Chinese, BOM
   await page.fill('[data-testid=cfg-txt-classes]', '正面,负面');
   await page.fill('[data-testid=cfg-spans]', 'PER, LOC');
   await page.waitForSelector('[data-testid=cfg-preview] :text("张三")');
-  await shot(page, 'config-editor-text');
+  await h.shot(page, 'config-editor-text');
   await page.click('[data-testid=np-create]');
   await page.waitForSelector('[data-testid=project-page]');
   const id = projectIdOf(page);
-  const stored = await ok('GET', `/api/v1/projects/${id}`);
+  const stored = await h.ok('GET', `/api/v1/projects/${id}`);
   assert.equal(stored.kind, 'text');
   assert.deepEqual(stored.config.classes, { choices: ['正面', '负面'], multiple: false });
   assert.deepEqual(stored.config.spans, { labels: ['PER', 'LOC'], overlap: false });
@@ -278,8 +188,8 @@ test('config editor: a text project and a CSV import (quoted comma, Chinese, BOM
   await page.setInputFiles('[data-testid=import-file]', [{ name: 'rows.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') }]);
   await page.waitForSelector('[data-testid=import-summary]');
   assert.match(await page.textContent('[data-testid=import-counts]'), /新建 2 条/);
-  await shot(page, 'config-import-csv');
-  const items = (await ok('GET', `/api/v1/projects/${id}/tasks`)).items;
+  await h.shot(page, 'config-import-csv');
+  const items = (await h.ok('GET', `/api/v1/projects/${id}/tasks`)).items;
   const byKey = Object.fromEntries(items.map((t) => [t.key, t.data]));
   assert.deepEqual(byKey.r1, { text: '你好,世界', source: 'web' });
   assert.deepEqual(byKey.r2, { text: '他说"好"', source: '书' });

@@ -7,6 +7,8 @@
 // Options: useWorkbench(setup, { env }) adds environment variables to the
 // server's (for instance ANNOTD_LLM_ALLOW, the operator's allow list of
 // model endpoints); `env` may be a function, called just before the start.
+// useWorkbench(setup, { launched }) calls launched(h) once the browser is up,
+// in the same hook (a file's own root-level before() may run alongside it).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -48,11 +50,12 @@ export function useWorkbench(setup, opts = {}) {
   h.call = async (method, urlPath, body, token = h.ownerToken, contentType = 'application/json') => {
     const headers = {};
     if (token) headers.Authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['Content-Type'] = contentType;
+    const raw = Buffer.isBuffer(body); // bytes (a media upload) go as they are, with no Content-Type
+    if (body !== undefined && !raw) headers['Content-Type'] = contentType;
     const r = await fetch(h.base + urlPath, {
       method,
       headers,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : raw || typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : null };
@@ -117,6 +120,7 @@ export function useWorkbench(setup, opts = {}) {
         '--disable-component-update', '--disable-sync', '--no-first-run'],
       // launch() gives the browser a fresh temporary profile (--user-data-dir) of its own
     });
+    if (opts.launched) await opts.launched(h);
   });
 
   after(async () => {

@@ -1,32 +1,16 @@
 // Browser tests of the image tool (web/src/tools/image/): a real annotd
 // (fresh data dir, ephemeral port, the built web/dist) driven by Debian's
-// Chromium through playwright-core. A PNG made here is uploaded as media; a
-// box and a polygon drawn with the mouse come back from the API in image
-// pixels; 5,000 polygons from a draft are panned and the frame time printed.
+// Chromium through playwright-core, set up by the shared harness
+// (harness.mjs). A PNG made here is uploaded as media; a box and a polygon
+// drawn with the mouse come back from the API in image pixels; 5,000
+// polygons from a draft are panned and the frame time printed.
 // Run: `node --test tests/e2e/` after `make build`.
 // Env: ANNOTD_BIN (default build/annotd), CHROMIUM (default /usr/bin/chromium).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { deflateSync } from 'node:zlib';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { useWorkbench, ANNOTATOR, ANNOTATOR_PW } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const require = createRequire(path.join(ROOT, 'web/package.json'));
-const { chromium } = require('playwright-core');
-
-const BIN = path.resolve(ROOT, process.env.ANNOTD_BIN || 'build/annotd');
-const WEB = path.join(ROOT, 'web/dist');
-const SHOTS = path.join(ROOT, 'screenshots');
-const OWNER = 'admin';
-const OWNER_PW = 'owner-password-123';
-const ANNOTATOR = 'iris';
-const ANNOTATOR_PW = 'iris-password-123';
 const W = 640;
 const H = 480;
 const CONFIG = {
@@ -38,42 +22,7 @@ const CONFIG = {
   classes: { choices: ['day', 'night'], multiple: true },
 };
 
-let tmp, proc, base, browser, ownerToken, project, media, tasks;
-let serverLog = '';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function call(method, urlPath, body, token = ownerToken) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined && !Buffer.isBuffer(body)) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + urlPath, {
-    method,
-    headers,
-    body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
-
-async function ok(method, urlPath, body, want = 200, token) {
-  const r = await call(method, urlPath, body, token);
-  assert.equal(r.status, want, `${method} ${urlPath}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
+let project, media, tasks;
 
 /* CRC-32 (PNG chunks); zlib.crc32 is not in Node 18 */
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
@@ -118,31 +67,7 @@ function makePng(w, h) {
   ]);
 }
 
-before(async () => {
-  assert.ok(existsSync(BIN), `no annotd binary at ${BIN} (make build)`);
-  assert.ok(existsSync(path.join(WEB, 'index.html')), `no ${WEB}/index.html (make build)`);
-  mkdirSync(SHOTS, { recursive: true });
-  tmp = mkdtempSync(path.join(tmpdir(), 'annotd-e2e-img-'));
-  const data = path.join(tmp, 'data');
-  writeFileSync(path.join(tmp, 'pw'), OWNER_PW + '\n');
-  execFileSync(BIN, ['init', '--data', data, '--owner', OWNER, '--password-file', path.join(tmp, 'pw'),
-    '--password-cost', 'min'], { stdio: 'pipe' });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  proc = spawn(BIN, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--password-cost', 'min',
-    '--web', WEB], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr.on('data', (d) => { serverLog += d; });
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    try {
-      if ((await fetch(base + '/healthz')).status === 200) break;
-    } catch { /* not yet */ }
-    assert.ok(Date.now() < deadline, 'annotd did not become healthy\n' + serverLog);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  ownerToken = (await ok('POST', '/api/v1/auth/login', { login: OWNER, password: OWNER_PW }, 200, null)).token;
-  await ok('POST', '/api/v1/users', { login: ANNOTATOR, password: ANNOTATOR_PW, name: 'Iris', role: 'annotator' }, 201);
+const h = useWorkbench(async ({ ok }) => {
   project = await ok('POST', '/api/v1/projects', { name: '街景 street scenes', kind: 'image', config: CONFIG }, 201);
   media = await ok('POST', '/api/v1/media', makePng(W, H), 201);
   assert.equal(media.mime, 'image/png');
@@ -154,21 +79,6 @@ before(async () => {
   ]);
   assert.equal(imported.created, 2, JSON.stringify(imported));
   tasks = (await ok('GET', `/api/v1/projects/${project.id}/tasks`)).items;
-
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (proc && proc.exitCode === null) {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 /* The stage's view: screen point of image pixel (x, y) = left + ox + x * scale. */
@@ -188,7 +98,7 @@ async function objectCount(page) {
 }
 
 test('image tool: box and polygon drawn with the mouse are stored in image pixels; 5,000 polygons pan', async () => {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+  const context = await h.browser.newContext({ viewport: { width: 1200, height: 860 } });
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -198,7 +108,7 @@ test('image tool: box and polygon drawn with the mouse are stored in image pixel
   const failed = [];
   page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`); });
 
-  await page.goto(base + '/');
+  await page.goto(h.base + '/');
   await page.fill('input[name=login]', ANNOTATOR);
   await page.fill('input[name=password]', ANNOTATOR_PW);
   await page.click('button[type=submit]');
@@ -281,7 +191,7 @@ test('image tool: box and polygon drawn with the mouse are stored in image pixel
   assert.ok(z.scale > v.scale * 1.2, `zoomed in: ${z.scale}`);
   near((zx - z.left - z.ox) / z.scale, 320, 'image x under the cursor', 0.5);
   near((zy - z.top - z.oy) / z.scale, 240, 'image y under the cursor', 0.5);
-  await shot(page, 'img-01-zoomed');
+  await h.shot(page, 'img-01-zoomed');
   await page.keyboard.press('f'); // fit again
   await page.waitForFunction((s) => Math.abs(Number(document.querySelector('[data-testid=image-stage]').dataset.scale) - s) < 1e-9, v.scale);
 
@@ -295,7 +205,7 @@ test('image tool: box and polygon drawn with the mouse are stored in image pixel
   await page.mouse.move(hx + 15 * v.scale, hy, { steps: 3 });
   await page.mouse.move(hx + 30 * v.scale, hy, { steps: 3 });
   await page.mouse.up();
-  await shot(page, 'img-02-box-polygon');
+  await h.shot(page, 'img-02-box-polygon');
 
   // keypoints: K picks the label that has keypoints; two clicks place nose and neck
   await page.keyboard.press('k');
@@ -311,7 +221,7 @@ test('image tool: box and polygon drawn with the mouse are stored in image pixel
   const many = tasks.find((t) => t.key === 'many');
   await page.waitForSelector(`.work[data-task="${many.id}"] [data-testid=image-stage][data-loaded="1"]`);
 
-  const anns = (await ok('GET', `/api/v1/tasks/${first.id}/annotations`)).items;
+  const anns = (await h.ok('GET', `/api/v1/tasks/${first.id}/annotations`)).items;
   assert.equal(anns.length, 1);
   const res = anns[0].result;
   assert.deepEqual(res.classes, ['day']);
@@ -368,7 +278,7 @@ test('image tool: box and polygon drawn with the mouse are stored in image pixel
   await page.waitForSelector('[data-testid=image-stage][data-loaded="1"] canvas');
   await page.waitForFunction(() => document.querySelector('.img-side h2 .muted')?.textContent === '(5000)');
   assert.equal(await objectCount(page), 500); // the list is capped, the canvas has them all
-  await shot(page, 'img-03-5000-polygons');
+  await h.shot(page, 'img-03-5000-polygons');
 
   // pan with the middle button, one step per animation frame
   const timing = await page.evaluate(async () => {
@@ -407,12 +317,12 @@ test('image tool: box and polygon drawn with the mouse are stored in image pixel
   console.log(`# pan with 5000 polygons — objects layer draw: ${f(timing.draw)}`);
   console.log(`# 5000 polygons — full redraw of the objects bitmap (after a change or zoom): ${timing.cache.toFixed(1)} ms`);
   assert.ok(timing.cache > 0, 'the objects were drawn');
-  await shot(page, 'img-04-5000-panned');
+  await h.shot(page, 'img-04-5000-panned');
 
   // 5,000 polygons validate on the server
   await page.keyboard.press('Control+Enter');
   await page.waitForSelector('[data-testid=empty]');
-  const many2 = (await ok('GET', `/api/v1/tasks/${many.id}/annotations`)).items;
+  const many2 = (await h.ok('GET', `/api/v1/tasks/${many.id}/annotations`)).items;
   assert.equal(many2.length, 1);
   assert.equal(many2[0].result.objects.length, 5000);
 

@@ -1,154 +1,25 @@
 // Browser tests of the llm tool (kind "llm": pairwise, ranking, rubric, sft):
 // a real annotd (fresh data dir, ephemeral port, the built web/dist) driven
-// by Debian's Chromium through playwright-core; the stored annotations are
-// read back through the API and compared exactly.
+// by Debian's Chromium through playwright-core, set up by the shared harness
+// (harness.mjs); the stored annotations are read back through the API and
+// compared exactly.
 // Run: `node --test tests/e2e/` after `make build` (or cd web && npm run build).
 // Env: ANNOTD_BIN (default build/annotd), CHROMIUM (default /usr/bin/chromium).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { useWorkbench, ANNOTATOR, ANNOTATOR_PW } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const require = createRequire(path.join(ROOT, 'web/package.json'));
-const { chromium } = require('playwright-core');
-
-const BIN = path.resolve(ROOT, process.env.ANNOTD_BIN || 'build/annotd');
-const WEB = path.join(ROOT, 'web/dist');
-const SHOTS = path.join(ROOT, 'screenshots');
-const OWNER = 'admin';
-const OWNER_PW = 'owner-password-123';
-const ANNOTATOR = 'lena';
-const ANNOTATOR_PW = 'lena-password-123';
 const XSS_PROMPT = '比较两个回答：\n  <img src=x onerror=alert(1)>\n<script>alert(2)</script> & <b>bold</b>';
 const XSS_RESPONSE = '<iframe src="javascript:alert(3)"></iframe>\n\n    缩进的第二段';
 
-let tmp, proc, base, browser, context, page, ownerToken;
-let serverLog = '';
+let context, page;
 const projects = {};
 const tasks = {}; // project name → { key: task }
 const dialogs = [];
 const pageErrors = [];
 const failed = [];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function call(method, urlPath, body, token = ownerToken) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
-
-async function ok(method, urlPath, body, want = 200, token) {
-  const r = await call(method, urlPath, body, token);
-  assert.equal(r.status, want, `${method} ${urlPath}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function shot(name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function makeProject(name, config, records) {
-  const p = await ok('POST', '/api/v1/projects', { name, kind: 'llm', config }, 201);
-  const imported = await ok('POST', `/api/v1/projects/${p.id}/tasks`, records);
-  assert.equal(imported.created, records.length, JSON.stringify(imported));
-  projects[name] = p;
-  tasks[name] = {};
-  for (const t of (await ok('GET', `/api/v1/projects/${p.id}/tasks`)).items) tasks[name][t.key] = t;
-  return p;
-}
-
-/* The stored annotations of a task (exactly one expected): its result. */
-async function storedResult(task) {
-  const anns = (await ok('GET', `/api/v1/tasks/${task.id}/annotations`)).items;
-  assert.equal(anns.length, 1, JSON.stringify(anns));
-  return anns[0].result;
-}
-
-async function annotationCount(task) {
-  return (await ok('GET', `/api/v1/tasks/${task.id}/annotations`)).items.length;
-}
-
-/* Open a project from the list and claim the first task. */
-async function startProject(name) {
-  await page.goto(base + '/projects');
-  const p = projects[name];
-  await page.click(`li.project[data-project="${p.id}"] a.button`);
-  await page.click('[data-testid=start]');
-  await page.waitForSelector('.llm-tool');
-}
-
-async function waitTask(task) {
-  await page.waitForSelector(`.work[data-task="${task.id}"] .llm-tool`);
-}
-
-async function waitSaved() {
-  await page.waitForFunction(() => document.querySelector('[data-testid=save-state]')?.textContent === '已保存', null, { timeout: 10000 });
-}
-
-/* The ids of the ranking, top first, and the positions shown. */
-async function rankingShown() {
-  return page.$$eval('[data-testid=ranking] > li', (els) => els.map((e) => `${e.querySelector('.pos').textContent}:${e.dataset.id}`));
-}
-
-/* Drag the response `id` by its handle to clientY `y`. */
-async function dragTo(id, y) {
-  const h = await page.$(`[data-testid=ranking] > li[data-id="${id}"] [data-testid=drag-handle]`);
-  const b = await h.boundingBox();
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(b.x + b.width / 2, y, { steps: 12 });
-  await page.mouse.up();
-}
-
-async function itemBox(id) {
-  return (await page.$(`[data-testid=ranking] > li[data-id="${id}"]`)).boundingBox();
-}
-
-before(async () => {
-  assert.ok(existsSync(BIN), `no annotd binary at ${BIN} (make build)`);
-  assert.ok(existsSync(path.join(WEB, 'index.html')), `no ${WEB}/index.html (make build)`);
-  mkdirSync(SHOTS, { recursive: true });
-  tmp = mkdtempSync(path.join(tmpdir(), 'annotd-e2e-llm-'));
-  const data = path.join(tmp, 'data');
-  writeFileSync(path.join(tmp, 'pw'), OWNER_PW + '\n');
-  execFileSync(BIN, ['init', '--data', data, '--owner', OWNER, '--password-file', path.join(tmp, 'pw'),
-    '--password-cost', 'min'], { stdio: 'pipe' });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  proc = spawn(BIN, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--password-cost', 'min',
-    '--web', WEB], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr.on('data', (d) => { serverLog += d; });
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    try {
-      if ((await fetch(base + '/healthz')).status === 200) break;
-    } catch { /* not yet */ }
-    assert.ok(Date.now() < deadline, 'annotd did not become healthy\n' + serverLog);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  ownerToken = (await ok('POST', '/api/v1/auth/login', { login: OWNER, password: OWNER_PW }, 200, null)).token;
-  await ok('POST', '/api/v1/users', { login: ANNOTATOR, password: ANNOTATOR_PW, name: 'Lena', role: 'annotator' }, 201);
-
+const h = useWorkbench(async () => {
   await makeProject('pairwise', { mode: 'pairwise', require_reason: true }, [
     { key: 'xss', priority: 20, data: { prompt: XSS_PROMPT, responses: [{ id: 'a', text: XSS_RESPONSE }, { id: 'b', text: '回答 B：\n1. 第一\n2. 第二' }] } },
     { key: 'chat', priority: 10, data: {
@@ -175,35 +46,81 @@ before(async () => {
     { key: 'given', priority: 20, data: { prompt: '写一句问候', responses: [{ id: 'draft', text: '你好，\n  欢迎！' }] } },
     { key: 'blank', priority: 10, data: { messages: [{ role: 'user', content: 'Say hi' }] } },
   ]);
-
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  page = await context.newPage();
-  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
-  });
-  page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`); });
-  await page.goto(base + '/');
-  await page.fill('input[name=login]', ANNOTATOR);
-  await page.fill('input[name=password]', ANNOTATOR_PW);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('li.project');
+}, {
+  /* One page for every test, logged in as the annotator. */
+  launched: async () => {
+    context = await h.browser.newContext({ viewport: { width: 1100, height: 900 } });
+    page = await context.newPage();
+    page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+    });
+    page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`); });
+    await page.goto(h.base + '/');
+    await page.fill('input[name=login]', ANNOTATOR);
+    await page.fill('input[name=password]', ANNOTATOR_PW);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('li.project');
+  },
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (proc && proc.exitCode === null) {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+const shot = (name) => h.shot(page, name);
+
+async function makeProject(name, config, records) {
+  const p = await h.ok('POST', '/api/v1/projects', { name, kind: 'llm', config }, 201);
+  const imported = await h.ok('POST', `/api/v1/projects/${p.id}/tasks`, records);
+  assert.equal(imported.created, records.length, JSON.stringify(imported));
+  projects[name] = p;
+  tasks[name] = {};
+  for (const t of (await h.ok('GET', `/api/v1/projects/${p.id}/tasks`)).items) tasks[name][t.key] = t;
+  return p;
+}
+
+/* The stored annotations of a task (exactly one expected): its result. */
+async function storedResult(task) {
+  const anns = (await h.ok('GET', `/api/v1/tasks/${task.id}/annotations`)).items;
+  assert.equal(anns.length, 1, JSON.stringify(anns));
+  return anns[0].result;
+}
+
+async function annotationCount(task) {
+  return (await h.ok('GET', `/api/v1/tasks/${task.id}/annotations`)).items.length;
+}
+
+/* Open a project from the list and claim the first task. */
+async function startProject(name) {
+  await page.goto(h.base + '/projects');
+  const p = projects[name];
+  await page.click(`li.project[data-project="${p.id}"] a.button`);
+  await page.click('[data-testid=start]');
+  await page.waitForSelector('.llm-tool');
+}
+
+async function waitTask(task) {
+  await page.waitForSelector(`.work[data-task="${task.id}"] .llm-tool`);
+}
+
+const waitSaved = () => h.saveState(page, '已保存', 10000);
+
+/* The ids of the ranking, top first, and the positions shown. */
+async function rankingShown() {
+  return page.$$eval('[data-testid=ranking] > li', (els) => els.map((e) => `${e.querySelector('.pos').textContent}:${e.dataset.id}`));
+}
+
+/* Drag the response `id` by its handle to clientY `y`. */
+async function dragTo(id, y) {
+  const handle = await page.$(`[data-testid=ranking] > li[data-id="${id}"] [data-testid=drag-handle]`);
+  const b = await handle.boundingBox();
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(b.x + b.width / 2, y, { steps: 12 });
+  await page.mouse.up();
+}
+
+async function itemBox(id) {
+  return (await page.$(`[data-testid=ranking] > li[data-id="${id}"]`)).boundingBox();
+}
 
 test('projects: every llm project has a Start button', async () => {
   for (const p of Object.values(projects)) {

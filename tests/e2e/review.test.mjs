@@ -2,97 +2,22 @@
 // reviewer in the browser comes back to its author as rework (with the
 // comment and the previous result), is resubmitted as version 2, and is
 // accepted by the reviewer. A real annotd (fresh data dir, ephemeral port,
-// the built web/dist) driven by Debian's Chromium through playwright-core.
+// the built web/dist) driven by Debian's Chromium through playwright-core,
+// set up by the shared harness (harness.mjs).
 // Run: `node --test tests/e2e/` after `make build`.
 // Env: ANNOTD_BIN (default build/annotd), CHROMIUM (default /usr/bin/chromium).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { useWorkbench, selectText, ANNOTATOR, ANNOTATOR_PW } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const require = createRequire(path.join(ROOT, 'web/package.json'));
-const { chromium } = require('playwright-core');
-
-const BIN = path.resolve(ROOT, process.env.ANNOTD_BIN || 'build/annotd');
-const WEB = path.join(ROOT, 'web/dist');
-const SHOTS = path.join(ROOT, 'screenshots');
-const OWNER = 'admin';
-const OWNER_PW = 'owner-password-123';
-const ANNOTATOR = 'lisa';
-const ANNOTATOR_PW = 'lisa-password-123';
 const REVIEWER = 'rui';
 const REVIEWER_PW = 'rui-password-123';
 const TEXT = '李四住在上海';
 const COMMENT = '上海是地名，请标出来';
 
-let tmp, proc, base, browser, ownerToken, annotatorToken, project, task;
-let serverLog = '';
+let annotatorToken, project, task;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function call(method, urlPath, body, token = ownerToken, contentType = 'application/json') {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = contentType;
-  const r = await fetch(base + urlPath, {
-    method,
-    headers,
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
-
-async function ok(method, urlPath, body, want = 200, token) {
-  const r = await call(method, urlPath, body, token);
-  assert.equal(r.status, want, `${method} ${urlPath}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-before(async () => {
-  assert.ok(existsSync(BIN), `no annotd binary at ${BIN} (make build)`);
-  assert.ok(existsSync(path.join(WEB, 'index.html')), `no ${WEB}/index.html (make build)`);
-  mkdirSync(SHOTS, { recursive: true });
-  tmp = mkdtempSync(path.join(tmpdir(), 'annotd-e2e-review-'));
-  const data = path.join(tmp, 'data');
-  writeFileSync(path.join(tmp, 'pw'), OWNER_PW + '\n');
-  execFileSync(BIN, ['init', '--data', data, '--owner', OWNER, '--password-file', path.join(tmp, 'pw'),
-    '--password-cost', 'min'], { stdio: 'pipe' });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  proc = spawn(BIN, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--password-cost', 'min',
-    '--web', WEB], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr.on('data', (d) => { serverLog += d; });
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    try {
-      if ((await fetch(base + '/healthz')).status === 200) break;
-    } catch { /* not yet */ }
-    assert.ok(Date.now() < deadline, 'annotd did not become healthy\n' + serverLog);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  ownerToken = (await ok('POST', '/api/v1/auth/login', { login: OWNER, password: OWNER_PW }, 200, null)).token;
-  await ok('POST', '/api/v1/users', { login: ANNOTATOR, password: ANNOTATOR_PW, name: '丽莎', role: 'annotator' }, 201);
+const h = useWorkbench(async ({ ok, annotatorToken: loginAnnotator }) => {
   await ok('POST', '/api/v1/users', { login: REVIEWER, password: REVIEWER_PW, name: '瑞', role: 'reviewer' }, 201);
   project = await ok('POST', '/api/v1/projects', {
     name: '审核测试', kind: 'text',
@@ -100,55 +25,11 @@ before(async () => {
   }, 201);
   await ok('POST', `/api/v1/projects/${project.id}/tasks`, [{ key: 'rev', data: { text: TEXT } }]);
   task = (await ok('GET', `/api/v1/projects/${project.id}/tasks`)).items[0];
-  annotatorToken = (await ok('POST', '/api/v1/auth/login', { login: ANNOTATOR, password: ANNOTATOR_PW }, 200, null)).token;
-
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  annotatorToken = await loginAnnotator();
 });
-
-after(async () => {
-  if (browser) await browser.close();
-  if (proc && proc.exitCode === null) {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
-/* Drag the mouse over the code points [start, end) of the task text. */
-async function selectText(page, start, end) {
-  const box = await page.evaluate(([s, e]) => {
-    const el = document.querySelector('[data-testid=task-text]');
-    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-    const units = []; // UTF-16 position of every code point: [node, offset]
-    for (let n = walker.nextNode(); n; n = walker.nextNode())
-      for (let i = 0; i < n.data.length; i++) {
-        const c = n.data.charCodeAt(i);
-        units.push([n, i]);
-        if (c >= 0xd800 && c <= 0xdbff) i++;
-      }
-    const rectOf = (k) => {
-      const r = document.createRange();
-      const [node, off] = units[k];
-      r.setStart(node, off);
-      r.setEnd(node, off + (node.data.codePointAt(off) > 0xffff ? 2 : 1));
-      return r.getBoundingClientRect();
-    };
-    const a = rectOf(s);
-    const b = rectOf(e - 1);
-    return { x1: a.left + 1, y1: a.top + a.height / 2, x2: b.right - 1, y2: b.top + b.height / 2 };
-  }, [start, end]);
-  await page.mouse.move(box.x1, box.y1);
-  await page.mouse.down();
-  await page.mouse.move(box.x2, box.y2, { steps: 5 });
-  await page.mouse.up();
-}
 
 async function openPage(who, pw) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const context = await h.browser.newContext({ viewport: { width: 1100, height: 800 } });
   const page = await context.newPage();
   const errors = [];
   page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
@@ -157,7 +38,7 @@ async function openPage(who, pw) {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
   });
   page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${new URL(r.url()).pathname}`); });
-  await page.goto(base + '/');
+  await page.goto(h.base + '/');
   await page.fill('input[name=login]', who);
   await page.fill('input[name=password]', pw);
   await page.click('button[type=submit]');
@@ -167,9 +48,9 @@ async function openPage(who, pw) {
 
 test('review: reject with a comment, rework with the comment and the draft, version 2, accept', async () => {
   // the annotator submits version 1 through the API: class pos, no spans
-  const claim = await ok('POST', `/api/v1/projects/${project.id}/next`, undefined, 200, annotatorToken);
+  const claim = await h.ok('POST', `/api/v1/projects/${project.id}/next`, undefined, 200, annotatorToken);
   assert.equal(claim.task.id, task.id);
-  const v1 = await ok('POST', `/api/v1/assignments/${claim.assignment.id}/submit`,
+  const v1 = await h.ok('POST', `/api/v1/assignments/${claim.assignment.id}/submit`,
     { result: { classes: ['pos'], spans: [] } }, 201, annotatorToken);
   assert.equal(v1.version, 1);
 
@@ -177,7 +58,7 @@ test('review: reject with a comment, rework with the comment and the draft, vers
   const rev = await openPage(REVIEWER, REVIEWER_PW);
   const link = `li.project[data-project="${project.id}"] [data-testid=review-link]`;
   assert.match(await rev.page.textContent(link), /审核/);
-  await shot(rev.page, 'review-01-projects');
+  await h.shot(rev.page, 'review-01-projects');
   await rev.page.click(link);
   await rev.page.waitForSelector(`.work[data-annotation="${v1.id}"]`);
   assert.equal(new URL(rev.page.url()).pathname, `/projects/${project.id}/review`);
@@ -185,7 +66,7 @@ test('review: reject with a comment, rework with the comment and the draft, vers
   assert.ok(await rev.page.$('button.choice.on[data-class=pos]'));
   assert.ok(await rev.page.$('[data-testid=review-accept]'));
   assert.equal(await rev.page.$('[data-testid=review-fix]'), null);
-  await shot(rev.page, 'review-02-annotation');
+  await h.shot(rev.page, 'review-02-annotation');
 
   // a rejection needs a comment (R with none goes to the comment box)
   await rev.page.keyboard.press('r');
@@ -193,12 +74,12 @@ test('review: reject with a comment, rework with the comment and the draft, vers
   assert.equal(await rev.page.textContent('[data-testid=review-message]'), '退回需要填写审核意见。');
   assert.equal(await rev.page.evaluate(() => document.activeElement?.dataset.testid), 'review-comment');
   await rev.page.fill('[data-testid=review-comment]', COMMENT);
-  await shot(rev.page, 'review-03-reject-comment');
+  await h.shot(rev.page, 'review-03-reject-comment');
   await rev.page.click('[data-testid=review-reject]');
   await rev.page.waitForSelector('[data-testid=review-empty]');
   assert.equal(await rev.page.textContent('[data-testid=review-empty]'), '没有待审核的标注。');
-  await shot(rev.page, 'review-04-nothing-left');
-  const reviews1 = (await ok('GET', `/api/v1/annotations/${v1.id}/reviews`)).items;
+  await h.shot(rev.page, 'review-04-nothing-left');
+  const reviews1 = (await h.ok('GET', `/api/v1/annotations/${v1.id}/reviews`)).items;
   assert.equal(reviews1.length, 1);
   assert.equal(reviews1[0].verdict, 'reject');
   assert.equal(reviews1[0].comment, COMMENT);
@@ -214,7 +95,7 @@ test('review: reject with a comment, rework with the comment and the draft, vers
   assert.equal(Number(await ann.page.getAttribute('.work', 'data-assignment')), claim.assignment.id);
   assert.ok(await ann.page.$('button.choice.on[data-class=pos]'), 'the rejected result is restored');
   assert.equal(await ann.page.$('[data-testid=skip]'), null, 'a rework cannot be skipped');
-  await shot(ann.page, 'review-05-rework');
+  await h.shot(ann.page, 'review-05-rework');
   // label 上海 (code points 4..6) as LOC, then submit
   await selectText(ann.page, 4, 6);
   await ann.page.keyboard.press('2');
@@ -223,14 +104,14 @@ test('review: reject with a comment, rework with the comment and the draft, vers
   await ann.page.waitForSelector('[data-testid=empty]');
 
   // version 2 exists and waits for review
-  const versions = (await ok('GET', `/api/v1/tasks/${task.id}/annotations`)).items;
+  const versions = (await h.ok('GET', `/api/v1/tasks/${task.id}/annotations`)).items;
   assert.equal(versions.length, 2);
   const v2 = versions[1];
   assert.equal(v2.version, 2);
   assert.deepEqual(v2.result.classes, ['pos']);
   assert.deepEqual(v2.result.spans.map((s) => [s.start, s.end, s.label]), [[4, 6, 'LOC']]);
-  assert.deepEqual((await ok('GET', `/api/v1/annotations/${v2.id}/reviews`)).items, []);
-  let counts = (await ok('GET', `/api/v1/projects/${project.id}`)).counts;
+  assert.deepEqual((await h.ok('GET', `/api/v1/annotations/${v2.id}/reviews`)).items, []);
+  let counts = (await h.ok('GET', `/api/v1/projects/${project.id}`)).counts;
   assert.equal(counts.to_review, 1);
   assert.equal(counts.rejected, 1);
 
@@ -238,14 +119,14 @@ test('review: reject with a comment, rework with the comment and the draft, vers
   await rev.page.click('[data-testid=review-again]');
   await rev.page.waitForSelector(`.work[data-annotation="${v2.id}"]`);
   assert.equal(await rev.page.textContent('mark.span[data-label=LOC]'), '上海');
-  await shot(rev.page, 'review-06-version-2');
+  await h.shot(rev.page, 'review-06-version-2');
   await rev.page.keyboard.press('a');
   await rev.page.waitForSelector('[data-testid=review-empty]');
   assert.match(await rev.page.textContent('[data-testid=reviewed]'), /已审核 2 条/);
-  const reviews2 = (await ok('GET', `/api/v1/annotations/${v2.id}/reviews`)).items;
+  const reviews2 = (await h.ok('GET', `/api/v1/annotations/${v2.id}/reviews`)).items;
   assert.equal(reviews2.length, 1);
   assert.equal(reviews2[0].verdict, 'accept');
-  counts = (await ok('GET', `/api/v1/projects/${project.id}`)).counts;
+  counts = (await h.ok('GET', `/api/v1/projects/${project.id}`)).counts;
   assert.equal(counts.to_review, 0);
   assert.equal(counts.accepted, 1);
 
@@ -256,13 +137,13 @@ test('review: reject with a comment, rework with the comment and the draft, vers
 });
 
 test('review: an edit in the tool turns the verdict into a fix, stored as a new version', async () => {
-  await ok('POST', `/api/v1/projects/${project.id}/tasks`, [{ key: 'fix', data: { text: '王五去了广州' } }]);
-  const claim = await ok('POST', `/api/v1/projects/${project.id}/next`, undefined, 200, annotatorToken);
-  const v1 = await ok('POST', `/api/v1/assignments/${claim.assignment.id}/submit`,
+  await h.ok('POST', `/api/v1/projects/${project.id}/tasks`, [{ key: 'fix', data: { text: '王五去了广州' } }]);
+  const claim = await h.ok('POST', `/api/v1/projects/${project.id}/next`, undefined, 200, annotatorToken);
+  const v1 = await h.ok('POST', `/api/v1/assignments/${claim.assignment.id}/submit`,
     { result: { classes: ['neg'], spans: [] } }, 201, annotatorToken);
 
   const rev = await openPage(REVIEWER, REVIEWER_PW);
-  await rev.page.goto(`${base}/projects/${project.id}/review`);
+  await rev.page.goto(`${h.base}/projects/${project.id}/review`);
   await rev.page.waitForSelector(`.work[data-annotation="${v1.id}"]`);
   assert.ok(await rev.page.$('button.choice.on[data-class=neg]'));
   await rev.page.keyboard.press('1'); // the text tool: class pos instead of neg
@@ -275,14 +156,14 @@ test('review: an edit in the tool turns the verdict into a fix, stored as a new 
   assert.ok(await rev.page.$('button.choice.on[data-class=neg]'));
   await rev.page.keyboard.press('1');
   await rev.page.waitForSelector('button.choice.on[data-class=pos]');
-  await shot(rev.page, 'review-07-fix');
+  await h.shot(rev.page, 'review-07-fix');
   await rev.page.click('[data-testid=review-fix]');
   await rev.page.waitForSelector('[data-testid=review-empty]');
 
-  const reviews = (await ok('GET', `/api/v1/annotations/${v1.id}/reviews`)).items;
+  const reviews = (await h.ok('GET', `/api/v1/annotations/${v1.id}/reviews`)).items;
   assert.equal(reviews.length, 1);
   assert.equal(reviews[0].verdict, 'fix');
-  const versions = (await ok('GET', `/api/v1/tasks/${claim.task.id}/annotations`)).items;
+  const versions = (await h.ok('GET', `/api/v1/tasks/${claim.task.id}/annotations`)).items;
   assert.equal(versions.length, 2);
   assert.equal(versions[1].version, 2);
   assert.equal(versions[1].source, 'review');

@@ -1,93 +1,18 @@
 // Browser tests of the workbench: a real annotd (fresh data dir, ephemeral
 // port, the built web/dist) driven by Debian's Chromium through
-// playwright-core. Run: `node --test tests/e2e/` after `make build`.
+// playwright-core, set up by the shared harness (harness.mjs).
+// Run: `node --test tests/e2e/` after `make build`.
 // Env: ANNOTD_BIN (default build/annotd), CHROMIUM (default /usr/bin/chromium).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { useWorkbench, selectText, ANNOTATOR, ANNOTATOR_PW } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const require = createRequire(path.join(ROOT, 'web/package.json'));
-const { chromium } = require('playwright-core');
-
-const BIN = path.resolve(ROOT, process.env.ANNOTD_BIN || 'build/annotd');
-const WEB = path.join(ROOT, 'web/dist');
-const SHOTS = path.join(ROOT, 'screenshots');
-const OWNER = 'admin';
-const OWNER_PW = 'owner-password-123';
-const ANNOTATOR = 'anna';
-const ANNOTATOR_PW = 'anna-password-123';
 const CJK_TEXT = '张三在😀北京工作';
 const XSS_TEXT = '<img src=x onerror=alert(1)><script>alert(2)</script>';
 
-let tmp, proc, base, browser, ownerToken, project, tasks;
-let serverLog = '';
+let project, tasks;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function call(method, urlPath, body, token = ownerToken, contentType = 'application/json') {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = contentType;
-  const r = await fetch(base + urlPath, {
-    method,
-    headers,
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
-
-async function ok(method, urlPath, body, want = 200, token) {
-  const r = await call(method, urlPath, body, token);
-  assert.equal(r.status, want, `${method} ${urlPath}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-before(async () => {
-  assert.ok(existsSync(BIN), `no annotd binary at ${BIN} (make build)`);
-  assert.ok(existsSync(path.join(WEB, 'index.html')), `no ${WEB}/index.html (make build)`);
-  mkdirSync(SHOTS, { recursive: true });
-  tmp = mkdtempSync(path.join(tmpdir(), 'annotd-e2e-'));
-  const data = path.join(tmp, 'data');
-  writeFileSync(path.join(tmp, 'pw'), OWNER_PW + '\n');
-  execFileSync(BIN, ['init', '--data', data, '--owner', OWNER, '--password-file', path.join(tmp, 'pw'),
-    '--password-cost', 'min'], { stdio: 'pipe' });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  proc = spawn(BIN, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--password-cost', 'min',
-    '--web', WEB], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr.on('data', (d) => { serverLog += d; });
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    try {
-      if ((await fetch(base + '/healthz')).status === 200) break;
-    } catch { /* not yet */ }
-    assert.ok(Date.now() < deadline, 'annotd did not become healthy\n' + serverLog);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  ownerToken = (await ok('POST', '/api/v1/auth/login', { login: OWNER, password: OWNER_PW }, 200, null)).token;
-  await ok('POST', '/api/v1/users', { login: ANNOTATOR, password: ANNOTATOR_PW, name: '安娜', role: 'annotator' }, 201);
+const h = useWorkbench(async ({ ok }) => {
   project = await ok('POST', '/api/v1/projects', {
     name: '人名地名 NER', kind: 'text',
     config: { classes: { choices: ['pos', 'neg'], multiple: false }, spans: { labels: ['PER', 'LOC'], overlap: false } },
@@ -100,55 +25,10 @@ before(async () => {
   const imported = await ok('POST', `/api/v1/projects/${project.id}/tasks`, records);
   assert.equal(imported.created, 3);
   tasks = (await ok('GET', `/api/v1/projects/${project.id}/tasks`)).items;
-
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-    // launch() gives the browser a fresh temporary profile (--user-data-dir) of its own
-  });
 });
-
-after(async () => {
-  if (browser) await browser.close();
-  if (proc && proc.exitCode === null) {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
-/* Drag the mouse over the code points [start, end) of the task text. */
-async function selectText(page, start, end) {
-  const box = await page.evaluate(([s, e]) => {
-    const el = document.querySelector('[data-testid=task-text]');
-    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-    const units = []; // UTF-16 position of every code point: [node, offset]
-    for (let n = walker.nextNode(); n; n = walker.nextNode())
-      for (let i = 0; i < n.data.length; i++) {
-        const c = n.data.charCodeAt(i);
-        units.push([n, i]);
-        if (c >= 0xd800 && c <= 0xdbff) i++;
-      }
-    const rectOf = (k) => {
-      const r = document.createRange();
-      const [node, off] = units[k];
-      r.setStart(node, off);
-      r.setEnd(node, off + (node.data.codePointAt(off) > 0xffff ? 2 : 1));
-      return r.getBoundingClientRect();
-    };
-    const a = rectOf(s);
-    const b = rectOf(e - 1);
-    return { x1: a.left + 1, y1: a.top + a.height / 2, x2: b.right - 1, y2: b.top + b.height / 2 };
-  }, [start, end]);
-  await page.mouse.move(box.x1, box.y1);
-  await page.mouse.down();
-  await page.mouse.move(box.x2, box.y2, { steps: 5 });
-  await page.mouse.up();
-}
 
 test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS inert', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const context = await h.browser.newContext({ viewport: { width: 1100, height: 800 } });
   const page = await context.newPage();
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
@@ -161,7 +41,7 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
   page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`); });
 
   // the UI is served, with its CSP
-  const resp = await page.goto(base + '/');
+  const resp = await page.goto(h.base + '/');
   assert.equal(resp.status(), 200);
   assert.match(resp.headers()['content-security-policy'], /script-src 'self'/);
 
@@ -171,7 +51,7 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
   await page.click('button[type=submit]');
   await page.waitForSelector('form.login .error');
   assert.equal(await page.textContent('form.login .error'), '账号或密码错误。');
-  await shot(page, '01-login-error');
+  await h.shot(page, '01-login-error');
   await page.fill('input[name=password]', ANNOTATOR_PW);
   await page.click('button[type=submit]');
 
@@ -182,12 +62,12 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
   const stored = await page.evaluate(() => ({ s: sessionStorage.getItem('annotd.csrf'), l: JSON.stringify(localStorage) }));
   assert.ok(stored.s && stored.s.length > 10);
   assert.ok(!stored.l.includes(stored.s));
-  await shot(page, '02-projects');
+  await h.shot(page, '02-projects');
 
   // the stream
   await page.click(`li.project[data-project="${project.id}"] a.button`);
   await page.waitForSelector('[data-testid=start]');
-  await shot(page, '03-annotate-start');
+  await h.shot(page, '03-annotate-start');
   await page.click('[data-testid=start]');
   await page.waitForSelector('[data-testid=task-text]');
   const first = tasks.find((t) => t.key === 'cjk');
@@ -204,9 +84,9 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
   await page.keyboard.press('1');
   await page.waitForSelector('button.choice.on[data-class=pos]');
   // autosave reaches the server
-  await page.waitForFunction(() => document.querySelector('[data-testid=save-state]')?.textContent === '已保存', null, { timeout: 10000 });
+  await h.saveState(page, '已保存', 10000);
   const assignmentId = Number(await page.getAttribute('.work', 'data-assignment'));
-  await shot(page, '04-annotate-span');
+  await h.shot(page, '04-annotate-span');
 
   // a reload restores the task and its draft
   await page.reload();
@@ -232,7 +112,7 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
   assert.ok(nexts.slice(sent).every((q) => q === `?after=${xssAssignment}`), JSON.stringify(nexts.slice(sent)));
 
   // the stored annotation has code-point offsets
-  const anns = (await ok('GET', `/api/v1/tasks/${first.id}/annotations`)).items;
+  const anns = (await h.ok('GET', `/api/v1/tasks/${first.id}/annotations`)).items;
   assert.equal(anns.length, 1);
   assert.deepEqual(anns[0].result.classes, ['pos']);
   assert.equal(anns[0].result.spans.length, 1);
@@ -246,7 +126,7 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
   await page.waitForSelector('[data-testid=task-text]');
   assert.equal(await page.textContent('[data-testid=task-text]'), XSS_TEXT);
   assert.equal(await page.$$eval('[data-testid=task-text] img, [data-testid=task-text] script', (n) => n.length), 0);
-  await shot(page, '05-annotate-xss-inert');
+  await h.shot(page, '05-annotate-xss-inert');
 
   // skip: on to the third task, the prefetched one, with no /next in between either
   await page.waitForSelector('.annotate[data-next=ready]');
@@ -264,10 +144,10 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
   await page.waitForSelector('[data-testid=submit]:has-text("Submit")');
   await page.reload();
   await page.waitForSelector('[data-testid=submit]:has-text("Submit")');
-  await shot(page, '06-annotate-english');
+  await h.shot(page, '06-annotate-english');
   await page.keyboard.press('Control+Enter');
   await page.waitForSelector('[data-testid=empty]');
-  await shot(page, '07-stream-empty');
+  await h.shot(page, '07-stream-empty');
 
   assert.deepEqual(dialogs, []);
   assert.deepEqual(pageErrors, []);
@@ -276,16 +156,10 @@ test('workbench: login, stream, CJK+emoji span, drafts, submit, next task, XSS i
 });
 
 test('an expired session asks for a login in place, then the pending draft is saved', async () => {
-  await ok('POST', `/api/v1/projects/${project.id}/tasks`, [{ key: 'relogin', data: { text: '会话过期测试' } }]);
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  await h.ok('POST', `/api/v1/projects/${project.id}/tasks`, [{ key: 'relogin', data: { text: '会话过期测试' } }]);
+  const context = await h.browser.newContext({ viewport: { width: 1100, height: 800 } });
   const page = await context.newPage();
-  await page.goto(`${base}/projects/${project.id}/annotate`);
-  await page.fill('input[name=login]', ANNOTATOR);
-  await page.fill('input[name=password]', ANNOTATOR_PW);
-  await page.click('button[type=submit]');
-  await page.click('[data-testid=start]');
-  await page.waitForSelector('[data-testid=task-text]');
-  const assignmentId = Number(await page.getAttribute('.work', 'data-assignment'));
+  const assignmentId = await h.openStream(page, project.id);
 
   // the session ends behind the page's back (as when it expires)
   await page.evaluate(() => fetch('/api/v1/auth/logout', {
@@ -295,13 +169,12 @@ test('an expired session asks for a login in place, then the pending draft is sa
   await page.waitForSelector('[data-testid=relogin] input[name=password]');
   assert.equal(await page.textContent('[data-testid=save-state]'), '需要重新登录，已本地保存');
   assert.ok((await page.evaluate((id) => localStorage.getItem(`annotd.draft.${id}`), assignmentId)).includes('pos'));
-  await shot(page, '08-relogin');
+  await h.shot(page, '08-relogin');
   await page.fill('[data-testid=relogin] input[name=password]', ANNOTATOR_PW);
   await page.click('[data-testid=relogin] button[type=submit]');
-  await page.waitForFunction(() => document.querySelector('[data-testid=save-state]')?.textContent === '已保存', null, { timeout: 10000 });
+  await h.saveState(page, '已保存', 10000);
   assert.equal(await page.$('[data-testid=relogin]'), null);
-  const a = await ok('GET', `/api/v1/assignments/${assignmentId}`, undefined, 200,
-    (await ok('POST', '/api/v1/auth/login', { login: ANNOTATOR, password: ANNOTATOR_PW }, 200, null)).token);
+  const a = await h.ok('GET', `/api/v1/assignments/${assignmentId}`, undefined, 200, await h.annotatorToken());
   assert.deepEqual(a.draft.classes, ['pos']);
   await context.close();
 });
