@@ -131,6 +131,22 @@ int store_job_list(struct store_tx *tx,
     return db_collect(tx, s, limit, a, sizeof(**ret), job_row, ret, ret_n);
 }
 
+/*
+ * Step an UPDATE ... RETURNING JOB_COLS once: 1 with *j read (strings in
+ * a), 0 when no row changed, or a negative error; the statement is reset.
+ */
+static int changed_job(struct store_tx *tx, struct db_stmt *s, struct arena *a, struct store_job *j)
+{
+    int r = db_step(tx, s);
+    if (r == 1) {
+        int e = job_row(tx, s, a, j);
+        if (e < 0)
+            r = e;
+    }
+    db_reset(tx, s);
+    return r;
+}
+
 int store_job_claim(struct store_tx *tx,
                     const char *node,
                     int64_t only_id,
@@ -155,10 +171,7 @@ int store_job_claim(struct store_tx *tx,
     db_bind_int64(tx, s, 3, now);
     db_bind_int64(tx, s, 4, only_id);
     db_bind_int64(tx, s, 5, only_id);
-    int r = db_step(tx, s);
-    if (r == 1)
-        job_row(tx, s, a, ret);
-    db_reset(tx, s);
+    int r = changed_job(tx, s, a, ret);
     if (r == 1) {
         int e = job_event(tx, ret);
         if (e < 0)
@@ -171,32 +184,21 @@ int store_job_progress(struct store_tx *tx, int64_t id, int64_t done, int64_t to
 {
     STMT_OR_FAIL(s, tx, ST_J_PROGRESS,
                  "UPDATE jobs SET progress_done = ?, progress_total = ?, heartbeat_at = ?"
-                 " WHERE id = ? AND state = 'running'"
-                 " RETURNING org_id, COALESCE(project_id, 0), kind, cancel");
+                 " WHERE id = ? AND state = 'running' RETURNING " JOB_COLS);
     db_bind_int64(tx, s, 1, done);
     db_bind_int64(tx, s, 2, total);
     db_bind_int64(tx, s, 3, now);
     db_bind_int64(tx, s, 4, id);
-    int r = db_step(tx, s);
-    struct store_job ev = { .id = id, .state = "running", .done = done, .total = total };
-    char kind[64] = "";
-    bool cancel = true;
-    if (r == 1) {
-        ev.org_id = db_int64(tx, s, 0);
-        ev.project_id = db_int64(tx, s, 1);
-        size_t len;
-        const char *k = db_text_ref(tx, s, 2, &len);
-        snprintf(kind, sizeof(kind), "%s", k ? k : "");
-        cancel = db_int64(tx, s, 3) != 0;
+    struct arena a;
+    arena_init(&a, 0);
+    struct store_job j;
+    int r = changed_job(tx, s, &a, &j);
+    if (r == 1) { /* 0: no longer running here: stop */
+        int e = job_event(tx, &j);
+        r = e < 0 ? e : j.cancel ? 0 : 1;
     }
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    if (r == 0)
-        return 0; /* no longer running here: stop */
-    ev.kind = kind;
-    r = job_event(tx, &ev);
-    return r < 0 ? r : cancel ? 0 : 1;
+    arena_free(&a);
+    return r;
 }
 
 int store_job_finish(struct store_tx *tx,
@@ -209,8 +211,7 @@ int store_job_finish(struct store_tx *tx,
     bool ended = strcmp(state, "queued") != 0;
     STMT_OR_FAIL(s, tx, ST_J_FINISH,
                  "UPDATE jobs SET state = ?, result = COALESCE(?, result), error = ?, finished_at = ?,"
-                 " node = NULL WHERE id = ? AND state = 'running'"
-                 " RETURNING org_id, COALESCE(project_id, 0), kind, progress_done, progress_total");
+                 " node = NULL WHERE id = ? AND state = 'running' RETURNING " JOB_COLS);
     db_bind_text(tx, s, 1, state);
     db_bind_text(tx, s, 2, result);
     db_bind_text(tx, s, 3, error);
@@ -219,23 +220,13 @@ int store_job_finish(struct store_tx *tx,
     else
         db_bind_text(tx, s, 4, NULL);
     db_bind_int64(tx, s, 5, id);
-    int r = db_step(tx, s);
-    struct store_job ev = { .id = id, .state = state };
-    char kind[64] = "";
-    if (r == 1) {
-        ev.org_id = db_int64(tx, s, 0);
-        ev.project_id = db_int64(tx, s, 1);
-        size_t len;
-        const char *k = db_text_ref(tx, s, 2, &len);
-        snprintf(kind, sizeof(kind), "%s", k ? k : "");
-        ev.done = db_int64(tx, s, 3);
-        ev.total = db_int64(tx, s, 4);
-    }
-    db_reset(tx, s);
-    if (r <= 0)
-        return r < 0 ? r : -ERR_CONFLICT;
-    ev.kind = kind;
-    return job_event(tx, &ev);
+    struct arena a;
+    arena_init(&a, 0);
+    struct store_job j;
+    int r = changed_job(tx, s, &a, &j);
+    r = r < 0 ? r : r == 0 ? -ERR_CONFLICT : job_event(tx, &j);
+    arena_free(&a);
+    return r;
 }
 
 int store_job_cancel(struct store_tx *tx, int64_t org_id, int64_t id, int64_t now)
@@ -245,39 +236,23 @@ int store_job_cancel(struct store_tx *tx, int64_t org_id, int64_t id, int64_t no
                  " state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,"
                  " finished_at = CASE WHEN state = 'queued' THEN ? ELSE finished_at END"
                  " WHERE id = ? AND (org_id = ? OR ? = 0) AND state IN ('queued', 'running')"
-                 " RETURNING org_id, COALESCE(project_id, 0), kind, state, progress_done, progress_total");
+                 " RETURNING " JOB_COLS);
     db_bind_int64(tx, s, 1, now);
     db_bind_int64(tx, s, 2, id);
     db_bind_int64(tx, s, 3, org_id);
     db_bind_int64(tx, s, 4, org_id);
-    int r = db_step(tx, s);
-    struct store_job ev = { .id = id };
-    char kind[64] = "", state[16] = "";
-    if (r == 1) {
-        size_t len;
-        ev.org_id = db_int64(tx, s, 0);
-        ev.project_id = db_int64(tx, s, 1);
-        const char *k = db_text_ref(tx, s, 2, &len);
-        snprintf(kind, sizeof(kind), "%s", k ? k : "");
-        k = db_text_ref(tx, s, 3, &len);
-        snprintf(state, sizeof(state), "%s", k ? k : "");
-        ev.done = db_int64(tx, s, 4);
-        ev.total = db_int64(tx, s, 5);
-    }
-    db_reset(tx, s);
-    if (r < 0)
-        return r;
-    if (r == 0) {
-        struct arena a;
-        arena_init(&a, 0);
-        struct store_job j;
+    struct arena a;
+    arena_init(&a, 0);
+    struct store_job j;
+    int r = changed_job(tx, s, &a, &j);
+    if (r == 1)
+        r = job_event(tx, &j);
+    else if (r == 0) { /* it exists but has ended (-ERR_CONFLICT), or is not the org's */
         int g = store_job_get(tx, org_id, id, &a, &j);
-        arena_free(&a);
-        return g < 0 ? g : -ERR_CONFLICT; /* it exists, but has ended */
+        r = g < 0 ? g : -ERR_CONFLICT;
     }
-    ev.kind = kind;
-    ev.state = state;
-    return job_event(tx, &ev);
+    arena_free(&a);
+    return r;
 }
 
 int store_job_requeue_stale(struct store_tx *tx, int64_t before, int *ret_n)

@@ -28,32 +28,7 @@
 
 #define MIB (1 << 20)
 
-/* ------------------------------------------------------------------------ */
-/* Harness (as in test_schema.c)                                            */
-/* ------------------------------------------------------------------------ */
-
-enum stage { STAGE_CONFIG, STAGE_TASK, STAGE_RESULT };
-
-/* Parse JSON written with single quotes; fails the test on bad JSON. */
-static json_t *parse_q(const char *text, const char *file, int line)
-{
-    size_t len = strlen(text);
-    char *s = malloc(len + 1);
-    json_error_t jerr;
-    json_t *v;
-
-    assert_non_null(s);
-    for (size_t i = 0; i <= len; i++)
-        s[i] = text[i] == '\'' ? '"' : text[i];
-    v = json_loadb(s, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!v) {
-        print_error("%s:%d: bad test JSON: %s: %s\n", file, line, jerr.text, s);
-        free(s);
-        _fail(file, line);
-    }
-    free(s);
-    return v;
-}
+#include "schema_harness.h"
 
 static const struct schema_kind *llm(void)
 {
@@ -63,112 +38,30 @@ static const struct schema_kind *llm(void)
     return kind;
 }
 
-/*
- * Run one stage on parsed values. For a task the config, and for a result
- * the config and the data, must themselves be valid (the server checked
- * them earlier), so a test cannot pass by accident on a broken fixture.
- */
-static int run_stage(enum stage stage,
-                     const json_t *config,
-                     const json_t *data,
-                     const json_t *result,
-                     struct schema_error *err,
-                     const char *file,
-                     int line)
-{
-    const struct schema_kind *kind = llm();
-    struct schema_error pre;
-
-    if (stage == STAGE_CONFIG)
-        return kind->check_config(config, err);
-    if (kind->check_config(config, &pre) != 0) {
-        print_error("%s:%d: test config invalid: %s: %s\n", file, line, pre.path, pre.message);
-        _fail(file, line);
-    }
-    if (stage == STAGE_TASK)
-        return kind->check_task(config, data, err);
-    if (kind->check_task(config, data, &pre) != 0) {
-        print_error("%s:%d: test data invalid: %s: %s\n", file, line, pre.path, pre.message);
-        _fail(file, line);
-    }
-    return kind->check_result(config, data, result, err);
-}
-
-static void expect_json(enum stage stage,
-                        const json_t *config,
-                        const json_t *data,
-                        const json_t *result,
-                        const char *path,
-                        const char *message,
-                        const char *file,
-                        int line)
-{
-    struct schema_error err;
-    int want = path == NULL            ? 0
-               : stage == STAGE_RESULT ? -ERR_INVALID_RESULT
-                                       : -ERR_INVALID_REQUEST;
-    int r;
-
-    memset(&err, 0, sizeof(err));
-    strcpy(err.path, "(untouched)");
-    strcpy(err.message, "(untouched)");
-    r = run_stage(stage, config, data, result, &err, file, line);
-    if (r != want) {
-        print_error("%s:%d: returned %d, want %d (path '%s', message '%s')\n", file, line, r, want,
-                    err.path, err.message);
-        _fail(file, line);
-    }
-    if (path && (strcmp(err.path, path) != 0 || strcmp(err.message, message) != 0)) {
-        print_error("%s:%d: got '%s' '%s'\n%*swant '%s' '%s'\n", file, line, err.path, err.message,
-                    (int)strlen(file) + 6, "", path, message);
-        _fail(file, line);
-    }
-}
-
-static void expect_q(enum stage stage,
-                     const char *config,
-                     const char *data,
-                     const char *result,
-                     const char *path,
-                     const char *message,
-                     const char *file,
-                     int line)
-{
-    json_t *c = parse_q(config, file, line);
-    json_t *d = data ? parse_q(data, file, line) : NULL;
-    json_t *r = result ? parse_q(result, file, line) : NULL;
-
-    expect_json(stage, c, d, r, path, message, file, line);
-    json_decref(c);
-    json_decref(d);
-    json_decref(r);
-}
-
-#define CONFIG_OK(config) expect_q(STAGE_CONFIG, config, NULL, NULL, NULL, NULL, __FILE__, __LINE__)
+#define CONFIG_OK(config) expect_q("llm", STAGE_CONFIG, config, NULL, NULL, NULL, NULL, __FILE__, __LINE__)
 #define CONFIG_ERR(config, path, message) \
- expect_q(STAGE_CONFIG, config, NULL, NULL, path, message, __FILE__, __LINE__)
+ expect_q("llm", STAGE_CONFIG, config, NULL, NULL, path, message, __FILE__, __LINE__)
 #define TASK_OK(config, data) \
- expect_q(STAGE_TASK, config, data, NULL, NULL, NULL, __FILE__, __LINE__)
+ expect_q("llm", STAGE_TASK, config, data, NULL, NULL, NULL, __FILE__, __LINE__)
 #define TASK_ERR(config, data, path, message) \
- expect_q(STAGE_TASK, config, data, NULL, path, message, __FILE__, __LINE__)
+ expect_q("llm", STAGE_TASK, config, data, NULL, path, message, __FILE__, __LINE__)
 #define RESULT_OK(config, data, result) \
- expect_q(STAGE_RESULT, config, data, result, NULL, NULL, __FILE__, __LINE__)
+ expect_q("llm", STAGE_RESULT, config, data, result, NULL, NULL, __FILE__, __LINE__)
 #define RESULT_ERR(config, data, result, path, message) \
- expect_q(STAGE_RESULT, config, data, result, path, message, __FILE__, __LINE__)
+ expect_q("llm", STAGE_RESULT, config, data, result, path, message, __FILE__, __LINE__)
 #define CONFIG_JSON_OK(config) \
- expect_json(STAGE_CONFIG, config, NULL, NULL, NULL, NULL, __FILE__, __LINE__)
+ expect_json("llm", STAGE_CONFIG, config, NULL, NULL, NULL, NULL, __FILE__, __LINE__)
 #define CONFIG_JSON_ERR(config, path, message) \
- expect_json(STAGE_CONFIG, config, NULL, NULL, path, message, __FILE__, __LINE__)
+ expect_json("llm", STAGE_CONFIG, config, NULL, NULL, path, message, __FILE__, __LINE__)
 #define TASK_JSON_OK(config, data) \
- expect_json(STAGE_TASK, config, data, NULL, NULL, NULL, __FILE__, __LINE__)
+ expect_json("llm", STAGE_TASK, config, data, NULL, NULL, NULL, __FILE__, __LINE__)
 #define TASK_JSON_ERR(config, data, path, message) \
- expect_json(STAGE_TASK, config, data, NULL, path, message, __FILE__, __LINE__)
+ expect_json("llm", STAGE_TASK, config, data, NULL, path, message, __FILE__, __LINE__)
 #define RESULT_JSON_OK(config, data, result) \
- expect_json(STAGE_RESULT, config, data, result, NULL, NULL, __FILE__, __LINE__)
+ expect_json("llm", STAGE_RESULT, config, data, result, NULL, NULL, __FILE__, __LINE__)
 #define RESULT_JSON_ERR(config, data, result, path, message) \
- expect_json(STAGE_RESULT, config, data, result, path, message, __FILE__, __LINE__)
+ expect_json("llm", STAGE_RESULT, config, data, result, path, message, __FILE__, __LINE__)
 
-#define Q(text) parse_q(text, __FILE__, __LINE__)
 
 /* labels(): "field|label|value;" for each emitted triple, in order. */
 static void collect_label(void *ctx, const char *field, const char *label, const char *value)
@@ -192,7 +85,7 @@ static void expect_labels(const char *config,
     char got[1024] = "";
 
     /* labels() is only ever called on a valid result */
-    expect_json(STAGE_RESULT, c, d, r, NULL, NULL, file, line);
+    expect_json("llm", STAGE_RESULT, c, d, r, NULL, NULL, file, line);
     llm()->labels(c, r, collect_label, got);
     if (strcmp(got, want) != 0) {
         print_error("%s:%d: labels '%s', want '%s'\n", file, line, got, want);

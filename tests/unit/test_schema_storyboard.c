@@ -27,31 +27,7 @@
 #include "schema/schema.h"
 #include "schema/schema_storyboard.h"
 
-/* ------------------------------------------------------------------------ */
-/* Harness (as in test_schema_llm.c)                                        */
-/* ------------------------------------------------------------------------ */
-
-enum stage { STAGE_CONFIG, STAGE_TASK, STAGE_RESULT };
-
-static json_t *parse_q(const char *text, const char *file, int line)
-{
-    size_t len = strlen(text);
-    char *s = malloc(len + 1);
-    json_error_t jerr;
-    json_t *v;
-
-    assert_non_null(s);
-    for (size_t i = 0; i <= len; i++)
-        s[i] = text[i] == '\'' ? '"' : text[i];
-    v = json_loadb(s, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!v) {
-        print_error("%s:%d: bad test JSON: %s: %s\n", file, line, jerr.text, s);
-        free(s);
-        _fail(file, line);
-    }
-    free(s);
-    return v;
-}
+#include "schema_harness.h"
 
 static const struct schema_kind *sb(void)
 {
@@ -61,93 +37,16 @@ static const struct schema_kind *sb(void)
     return kind;
 }
 
-static int run_stage(enum stage stage,
-                     const json_t *config,
-                     const json_t *data,
-                     const json_t *result,
-                     struct schema_error *err,
-                     const char *file,
-                     int line)
-{
-    const struct schema_kind *kind = sb();
-    struct schema_error pre;
-
-    if (stage == STAGE_CONFIG)
-        return kind->check_config(config, err);
-    if (kind->check_config(config, &pre) != 0) {
-        print_error("%s:%d: test config invalid: %s: %s\n", file, line, pre.path, pre.message);
-        _fail(file, line);
-    }
-    if (stage == STAGE_TASK)
-        return kind->check_task(config, data, err);
-    if (kind->check_task(config, data, &pre) != 0) {
-        print_error("%s:%d: test data invalid: %s: %s\n", file, line, pre.path, pre.message);
-        _fail(file, line);
-    }
-    return kind->check_result(config, data, result, err);
-}
-
-static void expect_json(enum stage stage,
-                        const json_t *config,
-                        const json_t *data,
-                        const json_t *result,
-                        const char *path,
-                        const char *message,
-                        const char *file,
-                        int line)
-{
-    struct schema_error err;
-    int want = path == NULL            ? 0
-               : stage == STAGE_RESULT ? -ERR_INVALID_RESULT
-                                       : -ERR_INVALID_REQUEST;
-    int r;
-
-    memset(&err, 0, sizeof(err));
-    strcpy(err.path, "(untouched)");
-    strcpy(err.message, "(untouched)");
-    r = run_stage(stage, config, data, result, &err, file, line);
-    if (r != want) {
-        print_error("%s:%d: returned %d, want %d (path '%s', message '%s')\n", file, line, r, want,
-                    err.path, err.message);
-        _fail(file, line);
-    }
-    if (path && (strcmp(err.path, path) != 0 || strcmp(err.message, message) != 0)) {
-        print_error("%s:%d: got '%s' '%s'\n%*swant '%s' '%s'\n", file, line, err.path, err.message,
-                    (int)strlen(file) + 6, "", path, message);
-        _fail(file, line);
-    }
-}
-
-static void expect_q(enum stage stage,
-                     const char *config,
-                     const char *data,
-                     const char *result,
-                     const char *path,
-                     const char *message,
-                     const char *file,
-                     int line)
-{
-    json_t *c = parse_q(config, file, line);
-    json_t *d = data ? parse_q(data, file, line) : NULL;
-    json_t *r = result ? parse_q(result, file, line) : NULL;
-
-    expect_json(stage, c, d, r, path, message, file, line);
-    json_decref(c);
-    json_decref(d);
-    json_decref(r);
-}
-
-#define CONFIG_OK(config) expect_q(STAGE_CONFIG, config, NULL, NULL, NULL, NULL, __FILE__, __LINE__)
+#define CONFIG_OK(config) expect_q("storyboard", STAGE_CONFIG, config, NULL, NULL, NULL, NULL, __FILE__, __LINE__)
 #define CONFIG_ERR(config, path, message) \
- expect_q(STAGE_CONFIG, config, NULL, NULL, path, message, __FILE__, __LINE__)
-#define TASK_OK(data) expect_q(STAGE_TASK, "{}", data, NULL, NULL, NULL, __FILE__, __LINE__)
+ expect_q("storyboard", STAGE_CONFIG, config, NULL, NULL, path, message, __FILE__, __LINE__)
+#define TASK_OK(data) expect_q("storyboard", STAGE_TASK, "{}", data, NULL, NULL, NULL, __FILE__, __LINE__)
 #define TASK_ERR(data, path, message) \
- expect_q(STAGE_TASK, "{}", data, NULL, path, message, __FILE__, __LINE__)
+ expect_q("storyboard", STAGE_TASK, "{}", data, NULL, path, message, __FILE__, __LINE__)
 #define RESULT_OK(config, result) \
- expect_q(STAGE_RESULT, config, DATA, result, NULL, NULL, __FILE__, __LINE__)
+ expect_q("storyboard", STAGE_RESULT, config, DATA, result, NULL, NULL, __FILE__, __LINE__)
 #define RESULT_ERR(config, result, path, message) \
- expect_q(STAGE_RESULT, config, DATA, result, path, message, __FILE__, __LINE__)
-#define Q(text) parse_q(text, __FILE__, __LINE__)
+ expect_q("storyboard", STAGE_RESULT, config, DATA, result, path, message, __FILE__, __LINE__)
 
 /* The scene text has 12 code points: 宋江道：“哥哥来了。” + 😀 */
 #define DATA                                                                                           \
@@ -556,7 +455,7 @@ static void test_labels(void **state)
     char got[1024] = "";
 
     (void)state;
-    expect_q(STAGE_RESULT, CUSTOM, DATA, "{'shots':[" SHOT_MIN "," SHOT_FULL "]}", NULL, NULL,
+    expect_q("storyboard", STAGE_RESULT, CUSTOM, DATA, "{'shots':[" SHOT_MIN "," SHOT_FULL "]}", NULL, NULL,
              __FILE__, __LINE__);
     sb()->labels(config, result, collect_label, got);
     assert_string_equal(got, "shots|medium|s1;shots|closeup|s2;characters|c1|s2;characters|c2|s2;");
