@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "core/err.h"
 #include "project/project.h"
+#include "story/export.h"
 #include "storyboard/storyboard.h"
 
 struct export_stream {
@@ -56,14 +57,14 @@ static int export_storyboard(struct request *req, const struct store_project *p,
     }
     char disposition[128];
     snprintf(disposition, sizeof(disposition), "attachment; filename=\"project-%lld-%s.%s\"",
-             (long long)p->id, format, storyboard_format_ext(format));
+             (long long)p->id, format, story_export_extension(format));
     http_add_header(req, "Content-Disposition", disposition);
     http_add_header(req, "Cache-Control", "no-store");
     if (strcmp(format, "storyboard-html") == 0)
         http_add_header(req, "Content-Security-Policy",
                         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
                         "form-action 'none'; frame-ancestors 'none'");
-    http_reply_buf(req, 200, storyboard_format_mime(format), &out);
+    http_reply_buf(req, 200, story_export_mime(format), &out);
     return HTTP_DONE;
 }
 
@@ -81,11 +82,11 @@ int api_export(struct request *req)
     if (r < 0)
         return reply_errno(req, r);
     bool storyboard = strcmp(p.kind, "storyboard") == 0;
-    if (storyboard && storyboard_format_known(format))
+    if (storyboard && story_export_known(format))
         return export_storyboard(req, &p, format);
     if (strcmp(format, "jsonl") != 0)
         return reply_invalid(req, "format", "must be one of: jsonl%s%s", storyboard ? ", " : "",
-                             storyboard ? storyboard_format_list() : "");
+                             storyboard ? story_export_format_list() : "");
 
     struct export_stream *e = calloc(1, sizeof(*e));
     if (!e)

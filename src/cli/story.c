@@ -19,6 +19,7 @@
 #include "project/project.h"
 #include "jobs/jobs.h"
 #include "media/media.h"
+#include "story/export.h"
 #include "storyboard/storyboard.h"
 
 const char cli_story_import_usage[] =
@@ -107,8 +108,8 @@ static int parse_args(int argc, char **argv, const char *usage, bool import, str
             return cli_usage_error(usage, "--t2s, --title and --no-wait belong to 'story import'");
         if (!a->format)
             return cli_usage_error(usage, "--format is required");
-        if (!storyboard_format_known(a->format))
-            return cli_usage_error(usage, "--format: must be one of: %s", storyboard_format_list());
+        if (!story_export_known(a->format))
+            return cli_usage_error(usage, "--format: must be one of: %s", story_export_format_list());
     }
     if (optind < argc)
         return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);

@@ -14,11 +14,6 @@
 #include "core/err.h"
 #include "store/store_int.h"
 
-static int bind_text_or_null(struct store_tx *tx, struct db_stmt *s, int i, const char *p)
-{
-    return db_bind_text(tx, s, i, p);
-}
-
 /* ---- novels ---- */
 
 #define NOVEL_COLS "id, project_id, org_id, title, encoding, converted, revision, created_at, updated_at"
@@ -50,9 +45,9 @@ int store_novel_create(struct store_tx *tx, const struct store_novel *n, int64_t
                  " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
     db_bind_int64(tx, s, 1, n->project_id);
     db_bind_int64(tx, s, 2, n->org_id);
-    bind_text_or_null(tx, s, 3, n->title);
+    db_bind_text(tx, s, 3, n->title);
     db_bind_text(tx, s, 4, n->encoding);
-    bind_text_or_null(tx, s, 5, n->converted);
+    db_bind_text(tx, s, 5, n->converted);
     db_bind_int64(tx, s, 6, n->revision);
     db_bind_int64(tx, s, 7, n->created_at);
     db_bind_int64(tx, s, 8, n->updated_at);
@@ -68,9 +63,9 @@ int store_novel_update(struct store_tx *tx, const struct store_novel *n)
     STMT_OR_FAIL(s, tx, ST_S_NOVEL_UPDATE,
                  "UPDATE novels SET title = ?, encoding = ?, converted = ?, revision = ?,"
                  " updated_at = ? WHERE id = ?");
-    bind_text_or_null(tx, s, 1, n->title);
+    db_bind_text(tx, s, 1, n->title);
     db_bind_text(tx, s, 2, n->encoding);
-    bind_text_or_null(tx, s, 3, n->converted);
+    db_bind_text(tx, s, 3, n->converted);
     db_bind_int64(tx, s, 4, n->revision);
     db_bind_int64(tx, s, 5, n->updated_at);
     db_bind_int64(tx, s, 6, n->id);
@@ -141,7 +136,7 @@ int store_chapter_put(struct store_tx *tx, const struct store_chapter *c, int64_
     db_bind_int64(tx, s, 2, c->idx);
     db_bind_text(tx, s, 3, c->ckey);
     db_bind_text(tx, s, 4, c->title);
-    bind_text_or_null(tx, s, 5, c->volume);
+    db_bind_text(tx, s, 5, c->volume);
     db_bind_text(tx, s, 6, c->hash);
     db_bind_int64(tx, s, 7, c->chars);
     db_bind_int64(tx, s, 8, c->utterances);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/json.h"
@@ -58,6 +59,16 @@ static const struct format *format_find(const char *name)
 const char *const *story_export_formats(void)
 {
     return format_names;
+}
+
+bool story_export_known(const char *format)
+{
+    return format_find(format) != NULL;
+}
+
+const char *story_export_format_list(void)
+{
+    return "storyboard-json, storyboard-csv, fountain, srt, storyboard-html"; /* format_names, joined */
 }
 
 const char *story_export_mime(const char *format)

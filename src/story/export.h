@@ -30,6 +30,7 @@
 #define ANNOTD_STORY_EXPORT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "core/buf.h"
 
@@ -50,6 +51,11 @@ int story_export_csv(const json_t *doc, struct buf *out);      /* storyboard-csv
 int story_export_fountain(const json_t *doc, struct buf *out); /* fountain */
 int story_export_srt(const json_t *doc, struct buf *out);      /* srt */
 int story_export_html(const json_t *doc, struct buf *out);     /* storyboard-html */
+
+/* Whether story_export() writes `format`. */
+bool story_export_known(const char *format);
+/* The format names joined by ", ", for error messages. */
+const char *story_export_format_list(void);
 
 /* The MIME type (with charset) of a format, or NULL when there is no such format. */
 const char *story_export_mime(const char *format);

@@ -39,45 +39,40 @@ struct settings {
     double speech_rate;
     double action_seconds;
     double target_minutes;
+    const char *style; /* the prompts' style suffix */
     bool llm;
     struct story_llm_opts llm_opts;
     char api_key[512];
 };
 
-static double num_or(const json_t *o, const char *key, double dflt)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_number(v) && json_number_value(v) > 0 ? json_number_value(v) : dflt;
-}
-
+/*
+ * The project's settings, from the kind's own reader (defaults included);
+ * the key comes from the environment variable the config names (default
+ * ANNOTD_LLM_API_KEY), never from the config.
+ */
 static void settings_read(const char *config_text, struct settings *s, json_t **ret_config)
 {
     memset(s, 0, sizeof(*s));
     json_t *c = json_loads(config_text ? config_text : "{}", 0, NULL);
-    s->speech_rate = num_or(c, "speech_rate", 4.0);
-    s->action_seconds = num_or(c, "action_seconds", 3.0);
-    s->target_minutes = num_or(c, "target_minutes", 150.0);
-    const json_t *d = json_object_get(c, "drafter");
-    const char *kind = json_get_str(d, "kind");
-    if (kind && strcmp(kind, "llm") == 0) {
-        const char *base = json_get_str(d, "base_url");
-        if (!base)
-            base = getenv("ANNOTD_LLM_BASE_URL");
-        const char *model = json_get_str(d, "model");
-        if (!model)
-            model = getenv("ANNOTD_LLM_MODEL");
-        const char *key_env = json_get_str(d, "api_key_env");
-        const char *key = getenv(key_env ? key_env : "ANNOTD_LLM_API_KEY");
+    struct storyboard_settings ss;
+    if (schema_storyboard_settings(c, &ss) < 0)
+        schema_storyboard_settings(NULL, &ss); /* a config the kind rejects: defaults */
+    s->speech_rate = ss.speech_rate;
+    s->action_seconds = ss.action_seconds;
+    s->target_minutes = ss.target_minutes;
+    s->style = ss.style;
+    if (ss.drafter == STORYBOARD_DRAFTER_LLM) {
+        const char *key = getenv(ss.llm_api_key_env ? ss.llm_api_key_env : "ANNOTD_LLM_API_KEY");
         if (key)
             snprintf(s->api_key, sizeof(s->api_key), "%s", key);
-        s->llm = base != NULL;
-        s->llm_opts.base_url = base;
-        s->llm_opts.model = model ? model : "default";
+        s->llm = true;
+        s->llm_opts.base_url = ss.llm_base_url;
+        s->llm_opts.model = ss.llm_model;
         s->llm_opts.api_key = s->api_key[0] ? s->api_key : NULL;
-        s->llm_opts.timeout_ms = (long)(num_or(d, "timeout_seconds", 60) * 1000);
+        s->llm_opts.timeout_ms = (long)ss.llm_timeout_seconds * 1000;
         s->llm_opts.retries = 2;
     }
-    *ret_config = c; /* owns the strings llm_opts points to */
+    *ret_config = c; /* owns the strings the settings point to */
 }
 
 /* ------------------------------------------------------------------ */
@@ -295,7 +290,6 @@ struct import {
     int64_t job_id;
     /* sync counts (shots) */
     size_t added, kept, redrafted, flagged;
-    const char *style; /* the prompts' style suffix (config "style"), in config */
     int64_t now;
 };
 
@@ -655,7 +649,7 @@ static int draft_all(struct import *im)
         cast[i].look = cast_look(im, im->cast[i].id);
     }
     struct story_draft_opts dopts = {
-        .style = im->style,
+        .style = im->set.style,
         .speech_rate = im->set.speech_rate,
         .action_seconds = im->set.action_seconds,
         .cast = cast,
@@ -809,16 +803,16 @@ static int add_scene(struct store_tx *tx, struct import *im, struct up_chapter *
     return 0;
 }
 
-/* The text of a stored scene task. */
-static int scene_text(struct store_tx *tx, struct import *im, int64_t task_id, const char **ret)
+/* The text (data.text) of stored scene task `task_id` of org_id (0: any), copied into a. */
+static int scene_text(struct store_tx *tx, int64_t org_id, int64_t task_id, struct arena *a, const char **ret)
 {
     struct store_task t;
-    int r = store_task_get(tx, 0, task_id, &im->a, &t);
+    int r = store_task_get(tx, org_id, task_id, a, &t);
     if (r < 0)
         return r;
     json_t *d = json_loads(t.data, 0, NULL);
     const char *s = json_get_str(d, "text");
-    *ret = arena_strdup(&im->a, s ? s : "");
+    *ret = arena_strdup(a, s ? s : "");
     json_decref(d);
     return *ret ? 0 : -ENOMEM;
 }
@@ -997,7 +991,7 @@ static int sync_changed(struct store_tx *tx, struct import *im, struct up_chapte
     }
     int max_scene = 0;
     for (int i = 0; i < n_olds && r == 0; i++) {
-        r = scene_text(tx, im, olds[i].task_id, &old_txt[i]);
+        r = scene_text(tx, 0, olds[i].task_id, &im->a, &old_txt[i]);
         if (olds[i].scene > max_scene)
             max_scene = olds[i].scene;
     }
@@ -1097,7 +1091,6 @@ static int sync_changed(struct store_tx *tx, struct import *im, struct up_chapte
 
 /* Shots of the kept chapters, for the summary: one pass over the novel's scenes. */
 struct kept_count {
-    struct import *im;
     int max_idx;
     size_t *scenes, *shots; /* by chapter index */
 };
@@ -1118,7 +1111,7 @@ static int kept_scene(void *ctx, const struct store_export_scene *s)
 
 static int count_kept(struct store_tx *tx, struct import *im)
 {
-    struct kept_count k = { .im = im };
+    struct kept_count k = { .max_idx = 0 };
     for (size_t i = 0; i < im->n_up; i++)
         if (im->up[i].fate == FATE_KEPT && im->up[i].idx > k.max_idx)
             k.max_idx = im->up[i].idx;
@@ -1290,9 +1283,6 @@ int storyboard_import(struct store *st,
     arena_init(&im.a, ARENA_BUDGET);
     story_text_init(&im.text);
     settings_read(project->config, &im.set, &im.config);
-    im.style = json_get_str(im.config, "style");
-    if (!im.style)
-        im.style = STORYBOARD_STYLE;
     if (im.set.llm && !story_llm_url_allowed(im.set.llm_opts.base_url, getenv("ANNOTD_LLM_ALLOW"))) {
         set_err(err, "invalid_request", "config.drafter.base_url",
                 "the LLM endpoint is not allowed by the operator (ANNOTD_LLM_ALLOW)");
@@ -1577,50 +1567,13 @@ int storyboard_novel_json(struct store *st, const struct store_project *project,
     return out->err ? -ENOMEM : 0;
 }
 
-static const char *const formats[] = {
-    "storyboard-json", "storyboard-csv", "fountain", "srt", "storyboard-html", NULL,
-};
-
-bool storyboard_format_known(const char *format)
-{
-    for (size_t i = 0; formats[i]; i++)
-        if (strcmp(formats[i], format) == 0)
-            return true;
-    return false;
-}
-
-const char *storyboard_format_list(void)
-{
-    return "storyboard-json, storyboard-csv, fountain, srt, storyboard-html";
-}
-
-const char *storyboard_format_mime(const char *format)
-{
-    return story_export_mime(format);
-}
-
-const char *storyboard_format_ext(const char *format)
-{
-    return strcmp(format, "storyboard-json") == 0   ? "json"
-           : strcmp(format, "storyboard-csv") == 0  ? "csv"
-           : strcmp(format, "fountain") == 0        ? "fountain"
-           : strcmp(format, "srt") == 0             ? "srt"
-           : strcmp(format, "storyboard-html") == 0 ? "html"
-                                                    : "txt";
-}
-
-int storyboard_export(struct store *st, const struct store_project *project, const char *format, struct buf *out)
-{
-    return storyboard_export_media(st, NULL, project, format, out);
-}
-
 int storyboard_export_media(struct store *st,
                             struct media *media,
                             const struct store_project *project,
                             const char *format,
                             struct buf *out)
 {
-    if (!storyboard_format_known(format))
+    if (!story_export_known(format))
         return -EINVAL;
     struct doc_build b = { .with_scenes = true };
     arena_init(&b.a, ARENA_BUDGET);
@@ -1664,7 +1617,6 @@ struct llm_job {
     struct arena a;
     struct story_cast *looks; /* the roster with its looks, for the prompts */
     size_t n_looks;
-    const char *style;
     struct store_project project;
     struct settings set;
     json_t *config;
@@ -1713,7 +1665,7 @@ static int llm_job_prompts(struct llm_job *lj, json_t *draft)
         struct buf image, video;
         buf_init(&image, 64u << 10);
         buf_init(&video, 64u << 10);
-        int r = story_shot_prompts(shot, lj->looks, lj->n_looks, lj->style, &image, &video);
+        int r = story_shot_prompts(shot, lj->looks, lj->n_looks, lj->set.style, &image, &video);
         if (r == 0 && !image.err && !video.err) {
             json_object_set_new(shot, "image_prompt", json_stringn(image.p ? image.p : "", image.len));
             json_object_set_new(shot, "video_prompt", json_stringn(video.p ? video.p : "", video.len));
@@ -1729,15 +1681,7 @@ static int llm_job_prompts(struct llm_job *lj, json_t *draft)
 static int llm_job_task(struct store_tx *tx, void *ctx)
 {
     struct llm_job *lj = ctx;
-    struct store_task t;
-    int r = store_task_get(tx, lj->project.org_id, lj->task_id, &lj->a, &t);
-    if (r < 0)
-        return r;
-    json_t *d = json_loads(t.data, 0, NULL);
-    const char *text = json_get_str(d, "text");
-    lj->scene_text = arena_strdup(&lj->a, text ? text : "");
-    json_decref(d);
-    return lj->scene_text ? 0 : -ENOMEM;
+    return scene_text(tx, lj->project.org_id, lj->task_id, &lj->a, &lj->scene_text);
 }
 
 /* Store the LLM's draft unless the scene has gained human work meanwhile. */
@@ -1783,9 +1727,6 @@ static int llm_draft_job(struct job *j, const struct store_job *info, struct sto
     char last_error[256] = "";
     if (r == 0) {
         settings_read(lj.project.config, &lj.set, &lj.config);
-        lj.style = json_get_str(lj.config, "style");
-        if (!lj.style)
-            lj.style = STORYBOARD_STYLE;
         if (!lj.set.llm) {
             job_fail(j, "the project's drafter is no longer an LLM endpoint");
             r = -EINVAL;

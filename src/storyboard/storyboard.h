@@ -86,17 +86,10 @@ int storyboard_import(struct store *st,
 /* GET /projects/{id}/novel: the novel, its chapters with shots and durations. -ERR_NOT_FOUND when none. */
 int storyboard_novel_json(struct store *st, const struct store_project *project, struct buf *out);
 
-/* True for the formats storyboard_export() writes. */
-bool storyboard_format_known(const char *format);
-const char *storyboard_format_list(void); /* "storyboard-json, storyboard-csv, ..." */
-/* The MIME type and file extension of a format. */
-const char *storyboard_format_mime(const char *format);
-const char *storyboard_format_ext(const char *format);
-
-/* Write the project's storyboard in `format` to *out (from one snapshot). */
-int storyboard_export(struct store *st, const struct store_project *project, const char *format, struct buf *out);
 /*
- * The same; with the media dir `media` (may be NULL) the storyboard-html
+ * Write the project's storyboard in `format` (story/export.h names the
+ * formats: story_export_known, story_export_mime ...) to *out, from one
+ * snapshot. With the media dir `media` (may be NULL) the storyboard-html
  * sheet embeds each shot's accepted first frame as a 256 px thumbnail
  * (a data: URI), made on first use (libvips, on the calling thread).
  */
